@@ -1,0 +1,35 @@
+//! The HTTP API: axum routers, one module per REST prefix, as thin adapters over `services`.
+
+use axum::http::{header, HeaderValue};
+use axum::middleware::map_response;
+use axum::response::Response;
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::{json, Value};
+
+use crate::AppState;
+
+/// The API version this manager speaks (21.03's `LATEST_API_VERSION`).
+pub const API_VERSION: &str = "v6.20210815";
+/// The manager release whose behaviour this one reproduces; clients compare against it.
+pub const COMPAT_MANAGER_VERSION: &str = "21.03.32";
+
+/// `GET /`: the API version and the manager version, without authentication.
+async fn hello() -> Json<Value> {
+    Json(json!({"version": API_VERSION, "manager": COMPAT_MANAGER_VERSION}))
+}
+
+/// 21.03 marks every response with `Server: BackendAI`.
+async fn server_header(mut res: Response) -> Response {
+    res.headers_mut()
+        .insert(header::SERVER, HeaderValue::from_static("BackendAI"));
+    res
+}
+
+/// The whole application router.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/", get(hello))
+        .layer(map_response(server_header))
+        .with_state(state)
+}

@@ -1,0 +1,31 @@
+//! bai-manager: the Backend.AI 21.03 manager, wire-compatible, in Rust.
+//!
+//! The folders are the architecture (see DESIGN.md): `config` and `db` are the foundations,
+//! `services` hold the domain rules, `api` adapts them to HTTP, `cli` to the command line.
+
+pub mod api;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod keys;
+pub mod logging;
+pub mod server;
+pub mod services;
+
+use std::sync::Arc;
+
+use sea_orm::DatabaseConnection;
+use tokio::sync::watch;
+
+use crate::config::etcd::Etcd;
+use crate::config::{LocalConfig, SharedConfig};
+
+/// What every request handler can reach. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub db: DatabaseConnection,
+    pub etcd: Etcd,
+    pub local: Arc<LocalConfig>,
+    /// The latest valid shared configuration; updated when etcd changes.
+    pub shared: watch::Receiver<Arc<SharedConfig>>,
+}

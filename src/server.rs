@@ -1,0 +1,151 @@
+//! `start-server`: connects to PostgreSQL and etcd, loads and watches the shared configuration,
+//! serves the API, and shuts down gracefully on SIGINT/SIGTERM.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::config::etcd::Etcd;
+use crate::config::{LocalConfig, SharedConfig};
+use crate::{api, db, AppState};
+
+/// Reads and validates `config/` from etcd.
+pub async fn load_shared_config(etcd: &Etcd) -> anyhow::Result<SharedConfig> {
+    let tree = etcd.get_prefix("config/").await?;
+    Ok(SharedConfig::from_tree(&tree)?)
+}
+
+/// Re-reads the shared configuration after changes under `config/` settle (200 ms without
+/// further events, as 21.03 debounces plugin-config watches). An invalid change is logged with
+/// the keys at fault and the last valid configuration stays in force.
+pub fn watch_shared_config(
+    etcd: Etcd,
+    publish: watch::Sender<Arc<SharedConfig>>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let (changed_tx, mut changed_rx) = tokio::sync::mpsc::unbounded_channel::<String>();
+        let watcher = {
+            let etcd = etcd.clone();
+            tokio::spawn(async move {
+                etcd.watch_prefix("config/", move |key| {
+                    let _ = changed_tx.send(key);
+                })
+                .await
+            })
+        };
+        while let Some(first) = changed_rx.recv().await {
+            let mut keys = vec![first];
+            while let Ok(Some(key)) =
+                tokio::time::timeout(Duration::from_millis(200), changed_rx.recv()).await
+            {
+                keys.push(key);
+            }
+            match load_shared_config(&etcd).await {
+                Ok(config) => {
+                    tracing::info!(changed = ?keys, "shared configuration reloaded");
+                    publish.send_replace(Arc::new(config));
+                }
+                Err(e) => {
+                    tracing::error!(changed = ?keys, "shared configuration change rejected: {e:#}")
+                }
+            }
+        }
+        watcher.abort();
+    })
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down...");
+}
+
+/// Builds the state every handler shares.
+pub async fn connect(
+    local: Arc<LocalConfig>,
+) -> anyhow::Result<(AppState, watch::Sender<Arc<SharedConfig>>)> {
+    let db = db::connect(&local.db).await.with_context(|| {
+        format!(
+            "cannot connect to PostgreSQL at {}/{}",
+            local.db.addr, local.db.name
+        )
+    })?;
+    match migration::status(&db).await? {
+        (migration::SchemaState::Empty, _) => {
+            bail!(
+                "the database {} has no schema; run `bai-manager schema oneshot` first",
+                local.db.name
+            )
+        }
+        (_, migrations) if migrations.iter().any(|(_, applied)| !applied) => {
+            tracing::warn!("the database has pending migrations; run `bai-manager schema migrate`")
+        }
+        _ => {}
+    }
+    let etcd = Etcd::connect(&local.etcd).await?;
+    let shared = load_shared_config(&etcd).await?;
+    if shared.registries.is_empty() {
+        tracing::warn!("no Docker registry is configured under config/docker/registry/ in etcd");
+    }
+    let (tx, rx) = watch::channel(Arc::new(shared));
+    Ok((
+        AppState {
+            db,
+            etcd,
+            local,
+            shared: rx,
+        },
+        tx,
+    ))
+}
+
+/// Serves the API on `listener` until a shutdown signal arrives.
+pub async fn serve(listener: TcpListener, state: AppState) -> anyhow::Result<()> {
+    let app = api::router(state).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    Ok(())
+}
+
+/// The whole `start-server` command.
+pub async fn run(local: LocalConfig) -> anyhow::Result<()> {
+    let local = Arc::new(local);
+    tracing::info!(version = env!("CARGO_PKG_VERSION"), id = %local.manager.id, "bai-manager starting");
+    let (state, publish) = connect(local.clone()).await?;
+    let watcher = watch_shared_config(state.etcd.clone(), publish);
+    let addr = &local.manager.service_addr;
+    let listener = TcpListener::bind((addr.host.as_str(), addr.port))
+        .await
+        .with_context(|| format!("cannot listen on {addr}"))?;
+    let pid_file = local.manager.pid_file.clone();
+    if let Some(path) = &pid_file {
+        std::fs::write(path, std::process::id().to_string())
+            .with_context(|| format!("cannot write the PID file {}", path.display()))?;
+    }
+    tracing::info!("started handling API requests at {addr}");
+    let served = serve(listener, state).await;
+    watcher.abort();
+    if let Some(path) = &pid_file {
+        let _ = std::fs::remove_file(path);
+    }
+    tracing::info!("terminated.");
+    served
+}
