@@ -102,13 +102,7 @@ impl EtcdCommand {
                 dst_prefix,
                 ..
             } => {
-                let pairs = etcd.get_prefix_pairs(src_prefix).await?;
-                let moved: Vec<(String, String)> = pairs
-                    .into_iter()
-                    .map(|(rel, v)| (format!("{dst_prefix}{rel}"), v))
-                    .collect();
-                etcd.put_pairs(&moved).await?;
-                etcd.delete_prefix(src_prefix).await?;
+                etcd.move_subtree(src_prefix, dst_prefix).await?;
             }
             EtcdCommand::Get {
                 key, prefix: true, ..

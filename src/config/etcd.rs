@@ -291,6 +291,30 @@ impl Etcd {
         Ok(())
     }
 
+    /// Moves every key under `src` to the same place under `dst`, in one transaction. Only the
+    /// keys that were moved are deleted (a plain prefix delete of `src` would also hit keys that
+    /// merely start with the same characters, such as `dst` itself).
+    pub async fn move_subtree(&self, src: &str, dst: &str) -> Result<usize, EtcdError> {
+        let pairs = self.get_prefix_pairs(src).await?;
+        let mut ops: Vec<TxnOp> = pairs
+            .iter()
+            .map(|(rel, v)| TxnOp::put(self.full_key(&format!("{dst}{rel}")), v.as_str(), None))
+            .collect();
+        ops.extend(
+            pairs
+                .iter()
+                .map(|(rel, _)| TxnOp::delete(self.full_key(&format!("{src}{rel}")), None)),
+        );
+        if !ops.is_empty() {
+            self.client
+                .clone()
+                .txn(Txn::new().and_then(ops))
+                .await
+                .map_err(|e| self.err(e))?;
+        }
+        Ok(pairs.len())
+    }
+
     pub async fn delete(&self, key: &str) -> Result<i64, EtcdError> {
         let full = self.full_key(key);
         let resp = self

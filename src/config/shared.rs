@@ -414,11 +414,9 @@ mod tests {
 
     #[test]
     fn defaults_and_sample_values() {
-        let cfg = SharedConfig::from_tree(&tree(default_etcd_config(&HostPort::new(
-            "127.0.0.1",
-            6379,
-        ))))
-        .unwrap();
+        let dev: serde_json::Value =
+            serde_json::from_str(include_str!("../../configs/etcd.dev.json")).unwrap();
+        let cfg = SharedConfig::from_tree(&tree(dev)).unwrap();
         assert_eq!(cfg.redis.addr, HostPort::new("127.0.0.1", 6379));
         assert_eq!(
             cfg.registries["cr.backend.ai"].projects,

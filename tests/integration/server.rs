@@ -1,0 +1,137 @@
+//! The server binary, black-box: start-up, `GET /`, graceful shutdown on SIGTERM.
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::helpers::{repo_path, test_config_toml, TestDb, TestEtcd};
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A running `bai-manager start-server`, killed if the test ends early.
+pub struct Manager {
+    pub child: Child,
+    pub port: u16,
+}
+
+impl Drop for Manager {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn start_manager(config_file: &std::path::Path, extra_env: &[(&str, String)]) -> Manager {
+    let port = free_port();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_bai-manager"));
+    cmd.args(["-f", config_file.to_str().unwrap(), "start-server"])
+        .env("BACKEND_SERVICE_PORT", port.to_string())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    for (k, v) in extra_env {
+        cmd.env(k, v);
+    }
+    Manager {
+        child: cmd.spawn().unwrap(),
+        port,
+    }
+}
+
+async fn wait_until_up(manager: &mut Manager) -> reqwest::Response {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Some(status) = manager.child.try_wait().unwrap() {
+            let mut stderr = String::new();
+            std::io::Read::read_to_string(manager.child.stderr.as_mut().unwrap(), &mut stderr)
+                .unwrap();
+            panic!("the manager exited with {status}: {stderr}");
+        }
+        if let Ok(resp) = reqwest::get(format!("http://127.0.0.1:{}/", manager.port)).await {
+            return resp;
+        }
+        assert!(Instant::now() < deadline, "the manager did not come up");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn serves_hello_and_shuts_down_gracefully() {
+    let db = TestDb::migrated().await;
+    let etcd = TestEtcd::new().await;
+    let dev: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(repo_path("configs/etcd.dev.json")).unwrap())
+            .unwrap();
+    etcd.etcd.put_json("config", &dev).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config_file = dir.path().join("manager.toml");
+    std::fs::write(&config_file, test_config_toml(&db.name, &etcd.namespace)).unwrap();
+    let pid_file = dir.path().join("manager.pid");
+
+    let mut manager = start_manager(
+        &config_file,
+        &[("BACKEND_PID_FILE", pid_file.display().to_string())],
+    );
+    let resp = wait_until_up(&mut manager).await;
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.headers()["server"], "BackendAI");
+    let body: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(
+        body,
+        serde_json::json!({"version": "v6.20210815", "manager": "21.03.32"})
+    );
+    let pid: u32 = std::fs::read_to_string(&pid_file).unwrap().parse().unwrap();
+    assert_eq!(pid, manager.child.id());
+
+    let killed = Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let status = loop {
+        if let Some(status) = manager.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "the manager ignored SIGTERM");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(status.success(), "graceful shutdown exits 0, got {status}");
+    assert!(!pid_file.exists(), "the PID file is removed at exit");
+}
+
+#[tokio::test]
+async fn refuses_to_start_on_invalid_shared_config_naming_the_key() {
+    let db = TestDb::migrated().await;
+    let etcd = TestEtcd::new().await;
+    etcd.etcd.put("config/redis/addr", "nowhere").await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config_file = dir.path().join("manager.toml");
+    std::fs::write(&config_file, test_config_toml(&db.name, &etcd.namespace)).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_bai-manager"))
+        .args(["-f", config_file.to_str().unwrap(), "start-server"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("config/redis/addr"), "{stderr}");
+}
+
+#[tokio::test]
+async fn refuses_to_start_on_a_database_without_schema() {
+    let db = TestDb::empty().await;
+    let etcd = TestEtcd::new().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config_file = dir.path().join("manager.toml");
+    std::fs::write(&config_file, test_config_toml(&db.name, &etcd.namespace)).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_bai-manager"))
+        .args(["-f", config_file.to_str().unwrap(), "start-server"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("schema oneshot"));
+}
