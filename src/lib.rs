@@ -9,6 +9,7 @@ pub mod config;
 pub mod db;
 pub mod keys;
 pub mod logging;
+pub mod percent;
 pub mod server;
 pub mod services;
 

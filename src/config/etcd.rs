@@ -55,38 +55,10 @@ pub struct Etcd {
     addr: String,
 }
 
-/// Percent-quotes a key component as Python's `urllib.parse.quote(s, safe='')`.
-pub fn quote(component: &str) -> String {
-    let mut out = String::with_capacity(component.len());
-    for b in component.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
-/// Reverses [`quote`]; malformed escapes are kept as written, as Python's `unquote` does.
-pub fn unquote(component: &str) -> String {
-    let bytes = component.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok();
-            if let Some(v) = hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
-                out.push(v);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
+/// Reverses [`quote`].
+pub use crate::percent::decode as unquote;
+/// Quotes a key component as 21.03 does (`urllib.parse.quote(s, safe='')`).
+pub use crate::percent::encode as quote;
 
 /// Flattens a JSON object into `(key, value)` pairs under `prefix` as 21.03's `put_prefix`:
 /// child names are quoted, `""` stores at the node itself, scalars are written as Python's

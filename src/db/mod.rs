@@ -21,27 +21,14 @@ pub use retry::{read_only, serializable, AsDbErr, RetryPolicy, TxFuture};
 
 use crate::config::local::DbConfig;
 
-/// Percent-encodes a URL userinfo or path component.
-fn url_component(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
 /// The connection URL of the configured database (the password included; never log it).
 pub fn database_url(config: &DbConfig) -> String {
     format!(
         "postgres://{}:{}@{}/{}",
-        url_component(&config.user),
-        url_component(config.password.expose()),
+        crate::percent::encode(&config.user),
+        crate::percent::encode(config.password.expose()),
         config.addr,
-        url_component(&config.name)
+        crate::percent::encode(&config.name)
     )
 }
 

@@ -9,7 +9,7 @@ use bai_manager::services::Error;
 use sea_orm::{ConnectionTrait, DbErr, Statement};
 use tokio::sync::Barrier;
 
-use crate::helpers::TestDb;
+use crate::helpers::{scalar, TestDb};
 
 async fn exec(conn: &impl ConnectionTrait, sql: &str) -> Result<(), DbErr> {
     conn.execute_raw(Statement::from_string(conn.get_database_backend(), sql))
@@ -68,16 +68,10 @@ async fn serialization_failures_are_retried_until_both_commit() {
         attempts.load(Ordering::SeqCst) >= 3,
         "one transaction must have been retried"
     );
-    let row = db
-        .conn
-        .query_one_raw(Statement::from_string(
-            db.conn.get_database_backend(),
-            "SELECT count(*) FROM ledger",
-        ))
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(row.try_get_by_index::<i64>(0).unwrap(), 2);
+    assert_eq!(
+        scalar::<i64>(&db.conn, "SELECT count(*) FROM ledger").await,
+        2
+    );
 }
 
 #[tokio::test]
@@ -117,17 +111,8 @@ async fn other_errors_are_not_retried() {
     .unwrap_err();
     assert!(matches!(err, Error::InvalidInput(_)));
     assert_eq!(attempts.load(Ordering::SeqCst), 1);
-    let row = db
-        .conn
-        .query_one_raw(Statement::from_string(
-            db.conn.get_database_backend(),
-            "SELECT count(*) FROM t",
-        ))
-        .await
-        .unwrap()
-        .unwrap();
     assert_eq!(
-        row.try_get_by_index::<i64>(0).unwrap(),
+        scalar::<i64>(&db.conn, "SELECT count(*) FROM t").await,
         1,
         "the failed transaction rolled back"
     );

@@ -226,3 +226,16 @@ pub async fn row_counts(db: &DatabaseConnection) -> Vec<(String, i64)> {
     }
     out
 }
+
+/// The first column of the first row of `sql`.
+pub async fn scalar<T: sea_orm::TryGetable>(conn: &impl ConnectionTrait, sql: &str) -> T {
+    let row = conn
+        .query_one_raw(sea_orm::Statement::from_string(
+            conn.get_database_backend(),
+            sql,
+        ))
+        .await
+        .unwrap()
+        .unwrap_or_else(|| panic!("no row from {sql}"));
+    row.try_get_by_index::<T>(0).unwrap()
+}

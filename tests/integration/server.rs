@@ -104,20 +104,26 @@ async fn serves_hello_and_shuts_down_gracefully() {
     assert!(!pid_file.exists(), "the PID file is removed at exit");
 }
 
+/// Runs `start-server` on the given database and etcd namespace, expecting it to refuse, and
+/// returns what it printed.
+fn start_server_refusal(db_name: &str, namespace: &str) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let config_file = dir.path().join("manager.toml");
+    std::fs::write(&config_file, test_config_toml(db_name, namespace)).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_bai-manager"))
+        .args(["-f", config_file.to_str().unwrap(), "start-server"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "start-server should have refused");
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
 #[tokio::test]
 async fn refuses_to_start_on_invalid_shared_config_naming_the_key() {
     let db = TestDb::migrated().await;
     let etcd = TestEtcd::new().await;
     etcd.etcd.put("config/redis/addr", "nowhere").await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let config_file = dir.path().join("manager.toml");
-    std::fs::write(&config_file, test_config_toml(&db.name, &etcd.namespace)).unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_bai-manager"))
-        .args(["-f", config_file.to_str().unwrap(), "start-server"])
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stderr = start_server_refusal(&db.name, &etcd.namespace);
     assert!(stderr.contains("config/redis/addr"), "{stderr}");
 }
 
@@ -125,13 +131,6 @@ async fn refuses_to_start_on_invalid_shared_config_naming_the_key() {
 async fn refuses_to_start_on_a_database_without_schema() {
     let db = TestDb::empty().await;
     let etcd = TestEtcd::new().await;
-    let dir = tempfile::tempdir().unwrap();
-    let config_file = dir.path().join("manager.toml");
-    std::fs::write(&config_file, test_config_toml(&db.name, &etcd.namespace)).unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_bai-manager"))
-        .args(["-f", config_file.to_str().unwrap(), "start-server"])
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("schema oneshot"));
+    let stderr = start_server_refusal(&db.name, &etcd.namespace);
+    assert!(stderr.contains("schema oneshot"), "{stderr}");
 }
