@@ -33,22 +33,48 @@ fn rust_level(python: &str) -> &'static str {
     }
 }
 
-/// Builds the filter: the global level, `ai.backend` (21.03's own namespace) mapped to ours, and
-/// namespaces that are Rust targets passed through. `RUST_LOG` wins when set.
+fn severity(python: &str) -> u8 {
+    ["NOTSET", "DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+        .iter()
+        .position(|l| *l == python)
+        .unwrap_or(0) as u8
+}
+
+/// The stricter of two Python level names: 21.03 applies both the global level and a
+/// namespace's own level to each record.
+fn stricter<'a>(a: &'a str, b: &'a str) -> &'a str {
+    if severity(a) >= severity(b) {
+        a
+    } else {
+        b
+    }
+}
+
+/// Builds the filter as 21.03 reads `[logging]`: the root namespace `""` applies to everything,
+/// `ai.backend` (21.03's own code) to our crates, other namespaces that are Rust targets pass
+/// through, and the global `level` bounds them all. `RUST_LOG` wins when set.
 pub fn filter_directives(config: &LoggingConfig) -> String {
-    let mut directives = vec![rust_level(&config.level).to_owned()];
+    let ns_level = |ns: &str| {
+        config
+            .pkg_ns
+            .iter()
+            .find(|(n, _)| n == ns)
+            .map(|(_, l)| l.as_str())
+    };
+    let global = config.level.as_str();
+    let root = stricter(global, ns_level("").unwrap_or(global));
+    let ours = stricter(global, ns_level("ai.backend").unwrap_or(global));
+    let mut directives = vec![rust_level(root).to_owned()];
+    for krate in ["bai_manager", "entities", "migration", "queryfilter"] {
+        directives.push(format!("{krate}={}", rust_level(ours)));
+    }
     for (ns, level) in &config.pkg_ns {
-        let level = rust_level(level);
-        if ns == "ai.backend" {
-            for ours in ["bai_manager", "entities", "migration", "queryfilter"] {
-                directives.push(format!("{ours}={level}"));
-            }
-        } else if !ns.is_empty()
+        let is_rust_target = !ns.is_empty()
             && ns
                 .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == ':')
-        {
-            directives.push(format!("{ns}={level}"));
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == ':');
+        if is_rust_target {
+            directives.push(format!("{ns}={}", rust_level(stricter(global, level))));
         }
     }
     directives.join(",")
@@ -243,6 +269,26 @@ impl Write for RotatingFile {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn filter_follows_21_03_namespaces() {
+        let config = LoggingConfig {
+            level: "INFO".into(),
+            pkg_ns: vec![
+                ("".into(), "WARNING".into()),
+                ("ai.backend".into(), "DEBUG".into()),
+                ("sqlx".into(), "ERROR".into()),
+                ("aiohttp".into(), "INFO".into()),
+            ],
+            console: None,
+            file: None,
+            logstash_requested: false,
+        };
+        assert_eq!(
+            filter_directives(&config),
+            "warn,bai_manager=info,entities=info,migration=info,queryfilter=info,sqlx=error,aiohttp=info"
+        );
+    }
 
     #[test]
     fn rotates_by_size_and_keeps_n_backups() {

@@ -520,3 +520,35 @@ mod tests {
         assert!(matches!(err, Err(SlotError::NotABinarySize { .. })));
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn parsers_never_panic(s in any::<String>()) {
+            let _ = parse_binary_size(&s);
+            let _ = s.parse::<SlotAmount>();
+        }
+
+        #[test]
+        fn stored_form_never_panics(map in proptest::collection::btree_map(any::<String>(), any::<String>(), 0..6)) {
+            let _ = serde_json::from_value::<ResourceSlot>(serde_json::to_value(map).unwrap());
+        }
+
+        #[test]
+        fn finite_amounts_round_trip(mantissa in any::<i64>(), scale in 0u32..12) {
+            let amount = SlotAmount::Finite(Decimal::new(mantissa, scale));
+            prop_assert_eq!(amount.to_string().parse::<SlotAmount>(), Ok(amount));
+        }
+
+        #[test]
+        fn addition_then_subtraction_is_identity(a in any::<i32>(), b in any::<i32>()) {
+            let x: ResourceSlot = [("cpu", SlotAmount::from(i64::from(a)))].into_iter().collect();
+            let y: ResourceSlot = [("cpu", SlotAmount::from(i64::from(b))), ("mem", SlotAmount::from(1))].into_iter().collect();
+            prop_assert_eq!(x.checked_add(&y).unwrap().checked_sub(&y).unwrap(), x);
+        }
+    }
+}

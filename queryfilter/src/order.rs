@@ -144,3 +144,38 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn item() -> impl Strategy<Value = OrderItem> {
+        ("[A-Za-z_][A-Za-z0-9_]{0,20}", any::<bool>()).prop_map(|(field, desc)| OrderItem {
+            field,
+            direction: if desc {
+                Direction::Desc
+            } else {
+                Direction::Asc
+            },
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn never_panics(expr in any::<String>()) {
+            let _ = parse_order(&expr);
+        }
+
+        #[test]
+        fn printed_orders_parse_back(items in proptest::collection::vec(item(), 0..8), spaced in any::<bool>()) {
+            let sep = if spaced { " , " } else { "," };
+            let printed = items
+                .iter()
+                .map(|i| format!("{}{}", if i.direction == Direction::Desc { "-" } else { "+" }, i.field))
+                .collect::<Vec<_>>()
+                .join(sep);
+            prop_assert_eq!(parse_order(&printed).unwrap(), items);
+        }
+    }
+}

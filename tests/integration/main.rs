@@ -4,8 +4,10 @@
 mod cli;
 mod config;
 mod db;
+mod entity_models;
 mod etcd;
 mod fixtures;
 mod helpers;
+mod properties;
 mod schema;
 mod server;
