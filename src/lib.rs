@@ -10,6 +10,7 @@ pub mod db;
 pub mod keys;
 pub mod logging;
 pub mod percent;
+pub mod privileges;
 pub mod server;
 pub mod services;
 

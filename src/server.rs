@@ -127,6 +127,10 @@ pub async fn serve(listener: TcpListener, state: AppState) -> anyhow::Result<()>
 
 /// The whole `start-server` command.
 pub async fn run(local: LocalConfig) -> anyhow::Result<()> {
+    if local.manager.ssl_enabled {
+        // Refuse rather than serve plain HTTP where TLS was asked for.
+        bail!("manager.ssl-enabled: TLS termination is not built into bai-manager yet; serve it behind a TLS-terminating proxy and set ssl-enabled = false");
+    }
     let local = Arc::new(local);
     tracing::info!(version = env!("CARGO_PKG_VERSION"), id = %local.manager.id, "bai-manager starting");
     let (state, publish) = connect(local.clone()).await?;
@@ -135,16 +139,24 @@ pub async fn run(local: LocalConfig) -> anyhow::Result<()> {
     let listener = TcpListener::bind((addr.host.as_str(), addr.port))
         .await
         .with_context(|| format!("cannot listen on {addr}"))?;
+    // The PID file is written while still privileged (it usually lives in a root-owned
+    // directory), then privileges are dropped, as 21.03 does.
     let pid_file = local.manager.pid_file.clone();
     if let Some(path) = &pid_file {
         std::fs::write(path, std::process::id().to_string())
             .with_context(|| format!("cannot write the PID file {}", path.display()))?;
     }
+    crate::privileges::drop_privileges(
+        local.manager.user.as_deref(),
+        local.manager.group.as_deref(),
+    )?;
     tracing::info!("started handling API requests at {addr}");
     let served = serve(listener, state).await;
     watcher.abort();
     if let Some(path) = &pid_file {
-        let _ = std::fs::remove_file(path);
+        if let Err(e) = std::fs::remove_file(path) {
+            tracing::warn!("cannot remove the PID file {}: {e}", path.display());
+        }
     }
     tracing::info!("terminated.");
     served

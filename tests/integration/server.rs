@@ -104,6 +104,39 @@ async fn serves_hello_and_shuts_down_gracefully() {
     assert!(!pid_file.exists(), "the PID file is removed at exit");
 }
 
+#[tokio::test]
+async fn drops_root_privileges_to_manager_user_and_group() {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("skipped: only root can drop privileges");
+        return;
+    }
+    let db = TestDb::migrated().await;
+    let etcd = TestEtcd::new().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config_file = dir.path().join("manager.toml");
+    let toml = test_config_toml(&db.name, &etcd.namespace).replace(
+        "[manager]\n",
+        "[manager]\nuser = \"nobody\"\ngroup = \"nogroup\"\n",
+    );
+    std::fs::write(&config_file, toml).unwrap();
+    let mut manager = start_manager(&config_file, &[]);
+    wait_until_up(&mut manager).await;
+    let status = std::fs::read_to_string(format!("/proc/{}/status", manager.child.id())).unwrap();
+    let ids = |field: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(field))
+            .unwrap()
+            .split_whitespace()
+            .nth(1)
+            .unwrap()
+            .to_owned()
+    };
+    assert_eq!(ids("Uid:"), "65534", "{status}");
+    assert_eq!(ids("Gid:"), "65534", "{status}");
+}
+
 /// Runs `start-server` on the given database and etcd namespace, expecting it to refuse, and
 /// returns what it printed.
 fn start_server_refusal(db_name: &str, namespace: &str) -> String {
