@@ -248,44 +248,6 @@ fn apply_env_overrides(table: &mut Table, env: &[(String, String)]) {
             set_key(table, path, Value::String(v));
         }
     }
-    // 21.03 documents these as overriding the service address but writes them to a key nothing
-    // reads; here they do what the documentation says.
-    if let Some(host) = get("BACKEND_SERVICE_IP") {
-        set_key(
-            table,
-            &["manager", "service-addr", "host"],
-            Value::String(host),
-        );
-    }
-    if let Some(port) = get("BACKEND_SERVICE_PORT") {
-        set_key(
-            table,
-            &["manager", "service-addr", "port"],
-            Value::String(port),
-        );
-    }
-    if table
-        .get("manager")
-        .and_then(|m| m.get("service-addr"))
-        .is_some_and(|a| a.is_table() && a.get("host").is_none())
-    {
-        set_key(
-            table,
-            &["manager", "service-addr", "host"],
-            Value::String("0.0.0.0".into()),
-        );
-    }
-    if table
-        .get("manager")
-        .and_then(|m| m.get("service-addr"))
-        .is_some_and(|a| a.is_table() && a.get("port").is_none())
-    {
-        set_key(
-            table,
-            &["manager", "service-addr", "port"],
-            Value::Integer(8080),
-        );
-    }
 }
 
 fn seconds(value: f64) -> Duration {
@@ -356,9 +318,7 @@ fn read(table: &Table, path: &Path, env: &[(String, String)], issues: &mut Issue
         id: m
             .string("id", issues)
             .unwrap_or_else(|| format!("i-{hostname}")),
-        service_addr: m
-            .host_port("service-addr", Some(HostPort::new("0.0.0.0", 8080)), issues)
-            .unwrap_or_else(|| HostPort::new("0.0.0.0", 8080)),
+        service_addr: service_addr(&m, env, issues),
         heartbeat_timeout: seconds(m.float("heartbeat-timeout", 5.0, 1.0, issues)),
         secret: Secret(m.string("secret", issues).unwrap_or_else(random_secret)),
         ssl_enabled: m.boolean("ssl-enabled", false, issues),
@@ -504,6 +464,29 @@ fn read_logging(
         file,
         logstash_requested: wants("logstash"),
     }
+}
+
+/// `manager.service-addr`, with `BACKEND_SERVICE_IP` / `BACKEND_SERVICE_PORT` applied: 21.03
+/// documents them as overriding it but writes them to a key nothing reads; here they do what
+/// the documentation says.
+fn service_addr(m: &Section<'_>, env: &[(String, String)], issues: &mut Issues) -> HostPort {
+    let default = HostPort::new("0.0.0.0", 8080);
+    let mut addr = m
+        .host_port("service-addr", Some(default.clone()), issues)
+        .unwrap_or(default);
+    if let Some(host) = env_var(env, "BACKEND_SERVICE_IP") {
+        addr.host = host.to_owned();
+    }
+    if let Some(port) = env_var(env, "BACKEND_SERVICE_PORT") {
+        match port.trim().parse::<u16>() {
+            Ok(p) if p > 0 => addr.port = p,
+            _ => issues.push(
+                "manager.service-addr",
+                format!("BACKEND_SERVICE_PORT={port:?} is not a port number (1-65535)"),
+            ),
+        }
+    }
+    addr
 }
 
 fn existing_file(

@@ -72,8 +72,6 @@ impl Issues {
 pub struct Section<'a> {
     path: String,
     table: Option<&'a Table>,
-    /// Keys this section may hold; `None` allows any (21.03 allows extra keys in most sections).
-    known: Option<&'static [&'static str]>,
 }
 
 impl<'a> Section<'a> {
@@ -81,7 +79,6 @@ impl<'a> Section<'a> {
         Section {
             path: String::new(),
             table: Some(table),
-            known: None,
         }
     }
 
@@ -118,16 +115,11 @@ impl<'a> Section<'a> {
                 None
             }
         };
-        Section {
-            path,
-            table,
-            known: None,
-        }
+        Section { path, table }
     }
 
     /// Declares the only keys this section may hold; any other is reported.
-    pub fn only_keys(mut self, known: &'static [&'static str], issues: &mut Issues) -> Self {
-        self.known = Some(known);
+    pub fn only_keys(self, known: &'static [&'static str], issues: &mut Issues) -> Self {
         if let Some(t) = self.table {
             for k in t.keys() {
                 if !known.contains(&k.as_str()) {
@@ -142,7 +134,6 @@ impl<'a> Section<'a> {
     }
 
     pub fn string(&self, key: &str, issues: &mut Issues) -> Option<String> {
-        self.debug_assert_known(key);
         match self.raw(key)? {
             Value::String(s) if s.is_empty() => {
                 issues.push(self.key_path(key), "must not be empty");
@@ -334,14 +325,6 @@ impl<'a> Section<'a> {
     /// The raw table, for sections whose keys are free-form (e.g. `logging.pkg-ns`).
     pub fn entries(&self) -> impl Iterator<Item = (&'a String, &'a Value)> {
         self.table.into_iter().flat_map(|t| t.iter())
-    }
-
-    fn debug_assert_known(&self, key: &str) {
-        debug_assert!(
-            self.known.is_none_or(|k| k.contains(&key)),
-            "reading undeclared key {key} of {}",
-            self.path
-        );
     }
 }
 

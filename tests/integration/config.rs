@@ -267,3 +267,20 @@ fn syntax_errors_and_missing_files_are_reported() {
         "{err}"
     );
 }
+
+#[test]
+fn service_port_override_keeps_the_configured_host() {
+    let text = sample_with(
+        "service-addr = { host = \"0.0.0.0\", port = 8080 }",
+        "service-addr = \"10.0.0.1:80\"",
+    );
+    let c = load(&text, &[("BACKEND_SERVICE_PORT", "9000")]).unwrap();
+    assert_eq!(c.manager.service_addr, HostPort::new("10.0.0.1", 9000));
+    match load(&text, &[("BACKEND_SERVICE_PORT", "http")]) {
+        Err(LoadError::Invalid(e)) => assert!(
+            e.to_string().contains("BACKEND_SERVICE_PORT=\"http\""),
+            "{e}"
+        ),
+        other => panic!("{other:?}"),
+    }
+}
