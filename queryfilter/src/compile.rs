@@ -24,7 +24,8 @@ pub enum FieldKind {
     Uuid,
     /// `timestamptz`; values are ISO 8601 strings (`2021-08-15`, `2021-08-15T12:00:00+09:00`).
     DateTime,
-    /// An enumeration: users write the member *name*, the column stores the *label*.
+    /// An enumeration: users write the member *name* (as 21.03) or the stored *label* (as
+    /// 21.03's output shows it); the column stores the label.
     /// `pg_type` is the PostgreSQL enum type to cast to, `None` for a `varchar` column.
     Enum {
         pg_type: Option<&'static str>,
@@ -158,9 +159,11 @@ impl Context<'_> {
                 Sql::val(parse_datetime(s).ok_or_else(|| self.bad_value(value))?)
             }
             (FieldKind::Enum { pg_type, members }, Value::Str(s)) => {
+                // 21.03 took member names only, while its output shows the stored values for
+                // users and vfolders; either is accepted.
                 let label = members
                     .iter()
-                    .find(|(name, _)| name == s)
+                    .find(|(name, label)| name == s || label == s)
                     .map(|(_, label)| *label)
                     .ok_or_else(|| {
                         let names: Vec<&str> = members.iter().map(|(n, _)| *n).collect();
@@ -438,7 +441,10 @@ mod tests {
             sql("status == \"RUNNING\"").0,
             r#""status" = CAST($1 AS kernelstatus)"#
         );
-        assert_eq!(sql("role == \"SUPERADMIN\"").1.len(), 1);
+        assert_eq!(
+            sql("role == \"SUPERADMIN\"").1,
+            sql("role == \"superadmin\"").1
+        );
         assert_eq!(sql("id like \"ab%\"").0, r#"CAST("id" AS text) LIKE $1"#);
         assert_eq!(
             sql("hosts contains [\"a\"]").0,

@@ -8,6 +8,7 @@ mod entity_models;
 mod etcd;
 mod fixtures;
 mod helpers;
+mod minilang;
 mod properties;
 mod schema;
 mod server;
