@@ -3,5 +3,6 @@
 
 pub mod error;
 pub mod fixtures;
+pub mod list_fields;
 
 pub use error::{Error, Result};

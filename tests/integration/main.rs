@@ -8,6 +8,7 @@ mod entity_models;
 mod etcd;
 mod fixtures;
 mod helpers;
+mod list_fields;
 mod minilang;
 mod properties;
 mod schema;
