@@ -4,6 +4,7 @@
 //! `services` hold the domain rules, `api` adapts them to HTTP, `cli` to the command line.
 
 pub mod api;
+pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod db;
