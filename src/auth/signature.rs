@@ -39,11 +39,13 @@ pub struct AuthHeader {
 
 /// Parses `BackendAI signMethod=…, credential=AK:SIG` (or the legacy `Sorna` scheme).
 pub fn parse_authorization(value: &str) -> Result<AuthHeader, AuthError> {
-    let (scheme, params) = value
-        .split_once(' ')
-        .ok_or(AuthError::InvalidParameters("Malformed authorization header"))?;
+    let (scheme, params) = value.split_once(' ').ok_or(AuthError::InvalidParameters(
+        "Malformed authorization header",
+    ))?;
     if scheme != "BackendAI" && scheme != "Sorna" {
-        return Err(AuthError::InvalidParameters("Invalid authorization type name"));
+        return Err(AuthError::InvalidParameters(
+            "Invalid authorization type name",
+        ));
     }
     let malformed = AuthError::InvalidParameters("Missing or malformed authorization parameters");
     let (mut sign_method, mut credential) = (None, None);
@@ -55,7 +57,9 @@ pub fn parse_authorization(value: &str) -> Result<AuthHeader, AuthError> {
             _ => {}
         }
     }
-    let (access_key, signature) = credential.and_then(|c| c.split_once(':')).ok_or(malformed.clone())?;
+    let (access_key, signature) = credential
+        .and_then(|c| c.split_once(':'))
+        .ok_or(malformed.clone())?;
     Ok(AuthHeader {
         sign_method: sign_method.ok_or(malformed)?.to_owned(),
         access_key: access_key.to_owned(),
@@ -78,8 +82,15 @@ pub fn parse_date(raw: &str) -> Option<DateTime<FixedOffset>> {
             return Some(dt);
         }
     }
-    let naive = raw.strip_suffix(" GMT").or_else(|| raw.strip_suffix(" UTC")).unwrap_or(raw);
-    for format in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f", "%a, %d %b %Y %H:%M:%S"] {
+    let naive = raw
+        .strip_suffix(" GMT")
+        .or_else(|| raw.strip_suffix(" UTC"))
+        .unwrap_or(raw);
+    for format in [
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%a, %d %b %Y %H:%M:%S",
+    ] {
         if let Ok(dt) = NaiveDateTime::parse_from_str(naive, format) {
             return Some(dt.and_utc().fixed_offset());
         }
@@ -130,7 +141,11 @@ impl SignedParts<'_> {
             self.raw_date,
             self.host,
             self.content_type,
-            if self.legacy_version_header { "sorna" } else { "backendai" },
+            if self.legacy_version_header {
+                "sorna"
+            } else {
+                "backendai"
+            },
             self.api_version,
             body_hash,
         )
@@ -141,10 +156,15 @@ impl SignedParts<'_> {
         D: Digest + hmac::digest::core_api::BlockSizeUser,
     {
         // API versions compare as strings in 21.03 (`vN.YYYYMMDD`).
-        let body: &[u8] = if self.api_version < "v4.20181215" { self.body } else { b"" };
+        let body: &[u8] = if self.api_version < "v4.20181215" {
+            self.body
+        } else {
+            b""
+        };
         let body_hash = hex(&D::digest(body));
         let mac = |key: &[u8], data: &[u8]| {
-            let mut m = <SimpleHmac<D> as KeyInit>::new_from_slice(key).expect("HMAC takes any key length");
+            let mut m =
+                <SimpleHmac<D> as KeyInit>::new_from_slice(key).expect("HMAC takes any key length");
             Mac::update(&mut m, data);
             m.finalize().into_bytes()
         };
@@ -160,14 +180,18 @@ impl SignedParts<'_> {
             .split_once('-')
             .ok_or(AuthError::Failed("Invalid signature"))?;
         if !mac_type.eq_ignore_ascii_case("hmac") {
-            return Err(AuthError::InvalidParameters("Unsupported request signing method (MAC type)"));
+            return Err(AuthError::InvalidParameters(
+                "Unsupported request signing method (MAC type)",
+            ));
         }
         match hash_type.to_ascii_lowercase().as_str() {
             "sha256" => Ok(self.compute::<Sha256>(secret_key)),
             "sha224" => Ok(self.compute::<Sha224>(secret_key)),
             "sha384" => Ok(self.compute::<Sha384>(secret_key)),
             "sha512" => Ok(self.compute::<Sha512>(secret_key)),
-            _ => Err(AuthError::InvalidParameters("Unsupported request signing method (hash type)")),
+            _ => Err(AuthError::InvalidParameters(
+                "Unsupported request signing method (hash type)",
+            )),
         }
     }
 
@@ -184,13 +208,138 @@ impl SignedParts<'_> {
 
 fn hex(bytes: &[u8]) -> String {
     use std::fmt::Write;
-    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
 }
 
 /// Compares without an early exit, so that timing does not reveal how much of a guess matched.
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn authorization_headers() {
+        let h = parse_authorization(
+            "BackendAI signMethod=HMAC-SHA256, credential=AKIAIOSFODNN7EXAMPLE:abc:def",
+        )
+        .unwrap();
+        assert_eq!(h.sign_method, "HMAC-SHA256");
+        assert_eq!(h.access_key, "AKIAIOSFODNN7EXAMPLE");
+        assert_eq!(h.signature, "abc:def");
+        assert!(parse_authorization("Sorna signMethod=HMAC-SHA256,credential=A:B").is_ok());
+        let invalid = |v: &str| parse_authorization(v).unwrap_err();
+        assert_eq!(
+            invalid("BackendAI"),
+            AuthError::InvalidParameters("Malformed authorization header")
+        );
+        assert_eq!(
+            invalid("Bearer x"),
+            AuthError::InvalidParameters("Invalid authorization type name")
+        );
+        for v in [
+            "BackendAI credential=A:B",
+            "BackendAI signMethod=HMAC-SHA256",
+            "BackendAI signMethod=x, credential=AB",
+            "BackendAI junk",
+        ] {
+            assert_eq!(
+                invalid(v),
+                AuthError::InvalidParameters("Missing or malformed authorization parameters"),
+                "{v}"
+            );
+        }
+    }
+
+    #[test]
+    fn dates_as_clients_send_them() {
+        let iso = parse_date("2021-08-15T12:34:56.789012+00:00").unwrap();
+        assert_eq!(iso.to_rfc3339(), "2021-08-15T12:34:56.789012+00:00");
+        assert_eq!(
+            parse_date("Sun, 15 Aug 2021 12:34:56 GMT")
+                .unwrap()
+                .timestamp(),
+            iso.timestamp()
+        );
+        assert_eq!(
+            parse_date("2021-08-15T12:34:56")
+                .unwrap()
+                .offset()
+                .local_minus_utc(),
+            0
+        );
+        assert_eq!(
+            parse_date("2021-08-15T21:34:56+09:00").unwrap().timestamp(),
+            iso.timestamp()
+        );
+        assert!(parse_date("yesterday").is_none());
+        let now = Utc::now();
+        assert!(date_is_fresh(now.fixed_offset(), now));
+        assert!(date_is_fresh(
+            (now - Duration::minutes(14)).fixed_offset(),
+            now
+        ));
+        assert!(!date_is_fresh(
+            (now - Duration::minutes(16)).fixed_offset(),
+            now
+        ));
+        assert!(!date_is_fresh(
+            (now + Duration::minutes(16)).fixed_offset(),
+            now
+        ));
+    }
+
+    #[test]
+    fn media_types() {
+        assert_eq!(
+            media_type(Some("application/json; charset=utf-8")),
+            "application/json"
+        );
+        assert_eq!(media_type(Some("Application/JSON")), "application/json");
+        assert_eq!(media_type(None), "application/octet-stream");
+        assert_eq!(media_type(Some("")), "application/octet-stream");
+    }
+
+    #[test]
+    fn unsupported_methods_are_refused() {
+        let date = parse_date("2021-08-15T12:34:56+00:00").unwrap();
+        let parts = SignedParts {
+            method: "GET",
+            path_and_query: "/",
+            raw_date: "2021-08-15T12:34:56+00:00",
+            date,
+            host: "localhost",
+            content_type: "application/json",
+            api_version: "v6.20210815",
+            legacy_version_header: false,
+            body: b"",
+        };
+        assert_eq!(
+            parts.signature("RSA-SHA256", "s").unwrap_err(),
+            AuthError::InvalidParameters("Unsupported request signing method (MAC type)")
+        );
+        assert_eq!(
+            parts.signature("HMAC-MD4", "s").unwrap_err(),
+            AuthError::InvalidParameters("Unsupported request signing method (hash type)")
+        );
+        let good = parts.signature("HMAC-SHA256", "secret").unwrap();
+        assert_eq!(good.len(), 64);
+        let header = AuthHeader {
+            sign_method: "HMAC-SHA256".into(),
+            access_key: "A".into(),
+            signature: good,
+        };
+        assert!(parts.verify(&header, "secret").is_ok());
+        assert_eq!(
+            parts.verify(&header, "other").unwrap_err(),
+            AuthError::Failed("Signature mismatch")
+        );
+    }
 }
