@@ -112,7 +112,7 @@ impl Drop for LockedConnection {
     }
 }
 
-async fn run_locked<T, F, Fut>(mut held: LockedConnection, critical: F) -> Result<T, DbErr>
+async fn run_locked<T, F, Fut>(held: LockedConnection, critical: F) -> Result<T, DbErr>
 where
     F: FnOnce() -> Fut,
     Fut: Future<Output = T>,
@@ -120,18 +120,11 @@ where
     let outcome = std::panic::AssertUnwindSafe(critical())
         .catch_unwind()
         .await;
-    let released = held_release(&mut held).await;
+    // Released before a panic is resumed, so that it never outlives the critical section.
+    let released = held.release().await;
     let value = outcome.unwrap_or_else(|panic| std::panic::resume_unwind(panic));
     released?;
     Ok(value)
-}
-
-async fn held_release(held: &mut LockedConnection) -> Result<(), DbErr> {
-    let taken = LockedConnection {
-        conn: held.conn.take(),
-        id: held.id,
-    };
-    taken.release().await
 }
 
 /// Waits for the lock (bounded by the session's `lock_timeout`), runs `critical`, and releases
