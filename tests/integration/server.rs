@@ -69,7 +69,12 @@ async fn serves_hello_and_shuts_down_gracefully() {
     etcd.etcd.put_json("config", &dev).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let config_file = dir.path().join("manager.toml");
-    std::fs::write(&config_file, test_config_toml(&db.name, &etcd.namespace)).unwrap();
+    let log_dir = dir.path().join("logs");
+    let toml = test_config_toml(&db.name, &etcd.namespace).replace(
+        "drivers = [\"console\"]",
+        &format!("drivers = [\"console\", \"file\"]\n\n[logging.file]\npath = \"{}\"\nfilename = \"manager.log\"", log_dir.display()),
+    );
+    std::fs::write(&config_file, toml).unwrap();
     let pid_file = dir.path().join("manager.pid");
 
     let mut manager = start_manager(
@@ -102,6 +107,22 @@ async fn serves_hello_and_shuts_down_gracefully() {
     };
     assert!(status.success(), "graceful shutdown exits 0, got {status}");
     assert!(!pid_file.exists(), "the PID file is removed at exit");
+
+    // The file log holds one JSON object per line, with 21.03's fields first.
+    let log = std::fs::read_to_string(log_dir.join("manager.log")).unwrap();
+    let lines: Vec<serde_json::Value> = log
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(lines.iter().any(|l| l["message"]
+        .as_str()
+        .unwrap()
+        .starts_with("started handling API requests")));
+    for line in &lines {
+        for key in ["timestamp", "level", "name", "processName", "message"] {
+            assert!(line.get(key).is_some(), "{key} missing in {line}");
+        }
+    }
 }
 
 #[tokio::test]
