@@ -14,6 +14,12 @@ pub enum Error {
     NotFound(String),
     #[error("{0}")]
     Conflict(String),
+    /// The request carries no usable credentials (21.03's `invalid-auth-params`, 400).
+    #[error("{0}")]
+    InvalidAuthParameters(String),
+    /// The credentials do not match (21.03's `auth-failed`, 401).
+    #[error("{0}")]
+    AuthFailed(String),
     #[error("database error: {0}")]
     Database(#[from] DbErr),
     #[error("{0}")]
