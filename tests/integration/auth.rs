@@ -7,21 +7,13 @@ use chrono::{Duration, Utc};
 use entities::enums::UserRole;
 use sea_orm::ConnectionTrait;
 
-use crate::helpers::{repo_path, TestDb};
+use crate::helpers::TestDb;
 
 const ADMIN_AK: &str = "AKIAIOSFODNN7EXAMPLE";
 const ADMIN_SK: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
 
 async fn loaded() -> TestDb {
-    let db = TestDb::migrated().await;
-    let fixture: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(repo_path("fixtures/example-keypairs.json")).unwrap(),
-    )
-    .unwrap();
-    bai_manager::services::fixtures::populate(&db.conn, &fixture)
-        .await
-        .unwrap();
-    db
+    TestDb::with_example_keypairs().await
 }
 
 fn parts<'a>(raw_date: &'a str, path: &'a str) -> SignedParts<'a> {

@@ -5,7 +5,7 @@ use bai_manager::services::Error;
 use sea_orm::{ConnectionTrait, Statement};
 use serde_json::json;
 
-use crate::helpers::{reference_dir, repo_path, row_counts, TestDb};
+use crate::helpers::{reference_dir, repo_json, row_counts, TestDb};
 
 fn read_json(path: std::path::PathBuf) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
@@ -78,9 +78,7 @@ async fn the_shipped_fixtures_load() {
         "fixtures/example-keypairs.json",
         "fixtures/example-resource-presets.json",
     ] {
-        populate(&db.conn, &read_json(repo_path(name)))
-            .await
-            .unwrap();
+        populate(&db.conn, &repo_json(name)).await.unwrap();
     }
     let row = db
         .conn
@@ -115,16 +113,16 @@ async fn assert_rejected_without_change(fixture: serde_json::Value, expected: &[
 
 #[tokio::test]
 async fn a_broken_fixture_changes_nothing_and_names_the_row() {
-    let mut fixture = read_json(repo_path("fixtures/example-keypairs.json"));
+    let mut fixture = repo_json("fixtures/example-keypairs.json");
     // The last table's second row points at a resource policy that does not exist.
     fixture["keypairs"][1]["resource_policy"] = json!("no-such-policy");
     assert_rejected_without_change(fixture, &["table keypairs, row 2", "foreign key"]).await;
 
-    let mut fixture = read_json(repo_path("fixtures/example-keypairs.json"));
+    let mut fixture = repo_json("fixtures/example-keypairs.json");
     fixture["users"][2]["role"] = json!("emperor");
     assert_rejected_without_change(fixture, &["table users, row 3", "emperor"]).await;
 
-    let mut fixture = read_json(repo_path("fixtures/example-keypairs.json"));
+    let mut fixture = repo_json("fixtures/example-keypairs.json");
     fixture["groups"][0]["colour"] = json!("blue");
     assert_rejected_without_change(
         fixture,
@@ -152,15 +150,12 @@ async fn a_broken_fixture_changes_nothing_and_names_the_row() {
 #[tokio::test]
 async fn export_round_trips_into_a_fresh_database() {
     let source = TestDb::migrated().await;
+    populate(&source.conn, &repo_json("fixtures/example-keypairs.json"))
+        .await
+        .unwrap();
     populate(
         &source.conn,
-        &read_json(repo_path("fixtures/example-keypairs.json")),
-    )
-    .await
-    .unwrap();
-    populate(
-        &source.conn,
-        &read_json(repo_path("fixtures/example-resource-presets.json")),
+        &repo_json("fixtures/example-resource-presets.json"),
     )
     .await
     .unwrap();

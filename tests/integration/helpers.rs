@@ -239,3 +239,24 @@ pub async fn scalar<T: sea_orm::TryGetable>(conn: &impl ConnectionTrait, sql: &s
         .unwrap_or_else(|| panic!("no row from {sql}"));
     row.try_get_by_index::<T>(0).unwrap()
 }
+
+/// A JSON file of the repository (fixtures, configuration samples).
+pub fn repo_json(rel: &str) -> serde_json::Value {
+    let path = repo_path(rel);
+    serde_json::from_str(&std::fs::read_to_string(&path).unwrap())
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+impl TestDb {
+    /// A migrated database holding the example domain, group, users and keypairs.
+    pub async fn with_example_keypairs() -> TestDb {
+        let db = TestDb::migrated().await;
+        bai_manager::services::fixtures::populate(
+            &db.conn,
+            &repo_json("fixtures/example-keypairs.json"),
+        )
+        .await
+        .unwrap();
+        db
+    }
+}

@@ -89,15 +89,7 @@ async fn run(db: &DatabaseConnection, list: &str, fields: &ListFields) {
 
 #[tokio::test]
 async fn every_field_of_every_list_runs_on_the_schema() {
-    let db = TestDb::migrated().await;
-    let fixture: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(crate::helpers::repo_path("fixtures/example-keypairs.json"))
-            .unwrap(),
-    )
-    .unwrap();
-    bai_manager::services::fixtures::populate(&db.conn, &fixture)
-        .await
-        .unwrap();
+    let db = TestDb::with_example_keypairs().await;
     run(&db.conn, "agent_list", &list_fields::agents()).await;
     run(&db.conn, "user_list", &list_fields::users()).await;
     run(&db.conn, "keypair_list", &list_fields::keypairs()).await;
@@ -118,15 +110,7 @@ async fn every_field_of_every_list_runs_on_the_schema() {
 
 #[tokio::test]
 async fn fixed_21_03_entries_select_the_meant_rows() {
-    let db = TestDb::migrated().await;
-    let fixture: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(crate::helpers::repo_path("fixtures/example-keypairs.json"))
-            .unwrap(),
-    )
-    .unwrap();
-    bai_manager::services::fixtures::populate(&db.conn, &fixture)
-        .await
-        .unwrap();
+    let db = TestDb::with_example_keypairs().await;
     let users = list_fields::users();
     let count = |filter: &str| {
         let cond = compile_filter(&parse_filter(filter).unwrap(), &users.filter).unwrap();

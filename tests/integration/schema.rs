@@ -91,14 +91,12 @@ async fn oneshot_refuses_a_database_that_has_a_schema() {
 #[tokio::test]
 async fn migrate_adopts_a_21_03_database_without_touching_rows() {
     let db = TestDb::from_21_03_dump().await;
-    let fixture: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(crate::helpers::repo_path("fixtures/example-keypairs.json"))
-            .unwrap(),
+    bai_manager::services::fixtures::populate(
+        &db.conn,
+        &crate::helpers::repo_json("fixtures/example-keypairs.json"),
     )
+    .await
     .unwrap();
-    bai_manager::services::fixtures::populate(&db.conn, &fixture)
-        .await
-        .unwrap();
     let before = row_counts(&db.conn).await;
     let users_before = users_snapshot(&db.conn).await;
 
