@@ -1,5 +1,8 @@
 //! The HTTP API: axum routers, one module per REST prefix, as thin adapters over `services`.
 
+pub mod auth;
+pub mod error;
+
 use axum::http::{header, HeaderValue};
 use axum::middleware::map_response;
 use axum::response::Response;
@@ -30,6 +33,7 @@ async fn server_header(mut res: Response) -> Response {
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/", get(hello))
+        .merge(auth::router(state.clone()))
         .layer(map_response(server_header))
         .with_state(state)
 }

@@ -1,0 +1,177 @@
+//! `/auth` over HTTP with signed requests, and 21.03's error bodies.
+
+use std::sync::Arc;
+
+use bai_manager::auth::signature::{parse_date, SignedParts};
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+use crate::helpers::{TestDb, TestEtcd};
+
+const ADMIN_AK: &str = "AKIAIOSFODNN7EXAMPLE";
+const ADMIN_SK: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
+
+struct Api {
+    base: String,
+    host: String,
+    client: reqwest::Client,
+    _db: TestDb,
+    _etcd: TestEtcd,
+}
+
+async fn spawn_api() -> Api {
+    let db = TestDb::with_example_keypairs().await;
+    let etcd = TestEtcd::new().await;
+    let config = crate::helpers::test_config(&db.name, &etcd.namespace);
+    let (state, _publish) = bai_manager::server::connect(Arc::new(config))
+        .await
+        .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let host = listener.local_addr().unwrap().to_string();
+    tokio::spawn(async move { axum::serve(listener, bai_manager::api::router(state)).await });
+    Api {
+        base: format!("http://{host}"),
+        host,
+        client: reqwest::Client::new(),
+        _db: db,
+        _etcd: etcd,
+    }
+}
+
+impl Api {
+    /// Sends a request signed as the 21.03 client signs it.
+    async fn signed(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+        secret: &str,
+    ) -> (StatusCode, String, Value) {
+        let raw_date = chrono::Utc::now().to_rfc3339();
+        let content_type = if body.is_some() {
+            "application/json"
+        } else {
+            "application/octet-stream"
+        };
+        let parts = SignedParts {
+            method: method.as_str(),
+            path_and_query: path,
+            raw_date: &raw_date,
+            date: parse_date(&raw_date).unwrap(),
+            host: &self.host,
+            content_type,
+            api_version: "v6.20210815",
+            legacy_version_header: false,
+            body: b"",
+        };
+        let signature = parts.signature("HMAC-SHA256", secret).unwrap();
+        let mut request = self
+            .client
+            .request(method, format!("{}{path}", self.base))
+            .header("X-BackendAI-Date", &raw_date)
+            .header("X-BackendAI-Version", "v6.20210815")
+            .header(
+                "Authorization",
+                format!("BackendAI signMethod=HMAC-SHA256, credential={ADMIN_AK}:{signature}"),
+            );
+        if let Some(body) = body {
+            request = request
+                .header("Content-Type", content_type)
+                .body(body.to_string());
+        }
+        read(request.send().await.unwrap()).await
+    }
+}
+
+async fn read(resp: reqwest::Response) -> (StatusCode, String, Value) {
+    let status = resp.status();
+    let content_type = resp
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    (status, content_type, resp.json().await.unwrap())
+}
+
+#[tokio::test]
+async fn auth_test_answers_signed_requests() {
+    let api = spawn_api().await;
+    let (status, _, body) = api
+        .signed(Method::GET, "/auth/test?echo=hi", None, ADMIN_SK)
+        .await;
+    assert_eq!(
+        (status, body),
+        (StatusCode::OK, json!({"authorized": "yes", "echo": "hi"}))
+    );
+    let (status, _, body) = api
+        .signed(
+            Method::POST,
+            "/auth",
+            Some(json!({"echo": "from body"})),
+            ADMIN_SK,
+        )
+        .await;
+    assert_eq!(
+        (status, body),
+        (
+            StatusCode::OK,
+            json!({"authorized": "yes", "echo": "from body"})
+        )
+    );
+}
+
+#[tokio::test]
+async fn refusals_carry_21_03_problem_bodies() {
+    let api = spawn_api().await;
+    let (status, content_type, body) = api
+        .signed(Method::GET, "/auth/test?echo=hi", None, "wrong-secret")
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(content_type, "application/problem+json");
+    assert_eq!(
+        body,
+        json!({"type": "https://api.backend.ai/probs/auth-failed", "title": "Credential/signature mismatch.", "msg": "Signature mismatch"})
+    );
+
+    let (status, _, body) = api.signed(Method::GET, "/auth/test", None, ADMIN_SK).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        body["type"],
+        "https://api.backend.ai/probs/invalid-api-params"
+    );
+
+    let (status, _, body) = read(
+        api.client
+            .get(format!("{}/auth/test?echo=x", api.base))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["msg"], "Date/time sync error");
+
+    let unsigned = api
+        .client
+        .get(format!("{}/auth/test?echo=x", api.base))
+        .header("X-BackendAI-Date", chrono::Utc::now().to_rfc3339())
+        .send()
+        .await
+        .unwrap();
+    let (status, _, body) = read(unsigned).await;
+    assert_eq!(
+        (status, body["msg"].clone()),
+        (StatusCode::UNAUTHORIZED, json!("Unauthorized access"))
+    );
+
+    // Public routes stay public.
+    let (status, _, _) = read(
+        api.client
+            .get(format!("{}/", api.base))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+}
