@@ -12,6 +12,7 @@ pub mod keys;
 pub mod logging;
 pub mod percent;
 pub mod privileges;
+pub mod redis;
 pub mod server;
 pub mod services;
 
@@ -31,4 +32,8 @@ pub struct AppState {
     pub local: Arc<LocalConfig>,
     /// The latest valid shared configuration; updated when etcd changes.
     pub shared: watch::Receiver<Arc<SharedConfig>>,
+    /// Redis database 0 (statistics, counters).
+    pub redis_stat: ::redis::aio::ConnectionManager,
+    /// Redis database 1 (rate limits).
+    pub redis_rate_limit: ::redis::aio::ConnectionManager,
 }

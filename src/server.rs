@@ -104,16 +104,19 @@ pub async fn connect(
     if shared.registries.is_empty() {
         tracing::warn!("no Docker registry is configured under config/docker/registry/ in etcd");
     }
+    let redis_stat = crate::redis::connect(&shared.redis, crate::redis::STAT_DB).await?;
+    let redis_rate_limit =
+        crate::redis::connect(&shared.redis, crate::redis::RATE_LIMIT_DB).await?;
     let (tx, rx) = watch::channel(Arc::new(shared));
-    Ok((
-        AppState {
-            db,
-            etcd,
-            local,
-            shared: rx,
-        },
-        tx,
-    ))
+    let state = AppState {
+        db,
+        etcd,
+        local,
+        shared: rx,
+        redis_stat,
+        redis_rate_limit,
+    };
+    Ok((state, tx))
 }
 
 /// Serves the API on `listener` until a shutdown signal arrives.

@@ -3,7 +3,7 @@
 
 use axum::body::Body;
 use axum::extract::{Query, Request, State};
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, HeaderValue};
 use axum::middleware::Next;
 use axum::response::Response;
 use axum::routing::get;
@@ -14,6 +14,7 @@ use serde_json::{json, Value};
 use super::error::ApiError;
 use crate::auth::signature::{media_type, parse_authorization, parse_date, SignedParts};
 use crate::services::auth::{authenticate_signed, Identity};
+use crate::services::rate_limit;
 use crate::AppState;
 
 /// API versions before this one signed the body too.
@@ -92,9 +93,40 @@ pub async fn require_auth(
         body: &body,
     };
     let identity = authenticate_signed(&state.db, &auth, &parts, chrono::Utc::now()).await?;
+    rate_limit::count_query(&state.redis_stat, &identity.access_key).await?;
+    // A keypair without a limit (21.03 never creates one) gets the anonymous allowance.
+    let limit = identity
+        .rate_limit
+        .map_or(rate_limit::ANONYMOUS_LIMIT, i64::from);
+    let standing =
+        rate_limit::consume(&state.redis_rate_limit, &identity.access_key, limit).await?;
     let mut request = request;
     request.extensions_mut().insert(identity);
-    Ok(next.run(request).await)
+    let mut response = next.run(request).await;
+    set_rate_limit_headers(response.headers_mut(), standing.limit, standing.remaining);
+    Ok(response)
+}
+
+fn set_rate_limit_headers(headers: &mut HeaderMap, limit: i64, remaining: i64) {
+    for (name, value) in [
+        ("x-ratelimit-limit", limit.to_string()),
+        ("x-ratelimit-remaining", remaining.to_string()),
+        ("x-ratelimit-window", rate_limit::WINDOW_SECS.to_string()),
+    ] {
+        headers.insert(
+            name,
+            HeaderValue::from_str(&value).expect("digits are a valid header value"),
+        );
+    }
+}
+
+/// Responses that went through no keypair's limit advertise 21.03's anonymous allowance.
+pub async fn anonymous_rate_limit_headers(mut response: Response) -> Response {
+    if !response.headers().contains_key("x-ratelimit-limit") {
+        let anonymous = rate_limit::ANONYMOUS_LIMIT;
+        set_rate_limit_headers(response.headers_mut(), anonymous, anonymous);
+    }
+    response
 }
 
 #[derive(Deserialize)]

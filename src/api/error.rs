@@ -72,6 +72,12 @@ impl From<Error> for ApiError {
                 "No such object.",
                 format!("{what} not found"),
             ),
+            Error::RateLimited => ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate-limit-exceeded",
+                "You have reached your API query rate limit.",
+                None,
+            ),
             Error::Conflict(msg) => ApiError::new(
                 StatusCode::BAD_REQUEST,
                 "generic-bad-request",

@@ -34,6 +34,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/", get(hello))
         .merge(auth::router(state.clone()))
+        .layer(map_response(auth::anonymous_rate_limit_headers))
         .layer(map_response(server_header))
         .with_state(state)
 }

@@ -20,6 +20,9 @@ pub enum Error {
     /// The credentials do not match (21.03's `auth-failed`, 401).
     #[error("{0}")]
     AuthFailed(String),
+    /// The caller's request rate is over its keypair's limit (429).
+    #[error("the API query rate limit was reached")]
+    RateLimited,
     #[error("database error: {0}")]
     Database(#[from] DbErr),
     #[error("{0}")]

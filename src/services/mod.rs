@@ -5,5 +5,6 @@ pub mod auth;
 pub mod error;
 pub mod fixtures;
 pub mod list_fields;
+pub mod rate_limit;
 
 pub use error::{Error, Result};

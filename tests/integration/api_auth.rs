@@ -39,7 +39,7 @@ async fn spawn_api() -> Api {
 }
 
 impl Api {
-    /// Sends a request signed as the 21.03 client signs it.
+    /// Sends a request signed with the admin keypair, as the 21.03 client signs it.
     async fn signed(
         &self,
         method: Method,
@@ -47,6 +47,17 @@ impl Api {
         body: Option<Value>,
         secret: &str,
     ) -> (StatusCode, String, Value) {
+        read(self.send_signed(method, path, body, ADMIN_AK, secret).await).await
+    }
+
+    async fn send_signed(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+        access_key: &str,
+        secret: &str,
+    ) -> reqwest::Response {
         let raw_date = chrono::Utc::now().to_rfc3339();
         let content_type = if body.is_some() {
             "application/json"
@@ -72,14 +83,14 @@ impl Api {
             .header("X-BackendAI-Version", "v6.20210815")
             .header(
                 "Authorization",
-                format!("BackendAI signMethod=HMAC-SHA256, credential={ADMIN_AK}:{signature}"),
+                format!("BackendAI signMethod=HMAC-SHA256, credential={access_key}:{signature}"),
             );
         if let Some(body) = body {
             request = request
                 .header("Content-Type", content_type)
                 .body(body.to_string());
         }
-        read(request.send().await.unwrap()).await
+        request.send().await.unwrap()
     }
 }
 
@@ -174,4 +185,105 @@ async fn refusals_carry_21_03_problem_bodies() {
     )
     .await;
     assert_eq!(status, StatusCode::OK);
+}
+
+async fn redis(db: u8) -> redis::aio::ConnectionManager {
+    let addr = std::env::var("BAI_TEST_REDIS_ADDR").unwrap_or_else(|_| "127.0.0.1:6379".into());
+    let client = redis::Client::open(format!("redis://{addr}/{db}")).unwrap();
+    redis::aio::ConnectionManager::new(client).await.unwrap()
+}
+
+#[tokio::test]
+async fn requests_are_counted_and_rate_limited_per_keypair() {
+    // Keypairs no other HTTP test uses, so that the shared Redis windows stay ours.
+    const USER_AK: &str = "AKIANABBDUSEREXAMPLE";
+    const USER_SK: &str = "C8qnIo29EZvXkPK_MXcuAakYTy4NYrxwmCEyNPlf";
+    const MONITOR_AK: &str = "AKIANAMONITOREXAMPLE";
+    const MONITOR_SK: &str = "7tuEwF1J7FfK41vOM4uSSyWCUWjPBolpVwvgkSBu";
+    let api = spawn_api().await;
+    let mut stat = redis(0).await;
+    let mut limits = redis(1).await;
+    let _: () = redis::cmd("DEL")
+        .arg(MONITOR_AK)
+        .query_async(&mut limits)
+        .await
+        .unwrap();
+    let counter = format!("kp:{USER_AK}:num_queries");
+    let before: Option<i64> = redis::cmd("GET")
+        .arg(&counter)
+        .query_async(&mut stat)
+        .await
+        .unwrap();
+
+    let resp = api
+        .send_signed(Method::GET, "/auth/test?echo=1", None, USER_AK, USER_SK)
+        .await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(resp.headers()["x-ratelimit-limit"], "30000");
+    assert_eq!(resp.headers()["x-ratelimit-window"], "900");
+    let remaining: i64 = resp.headers()["x-ratelimit-remaining"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(remaining < 30000);
+    let after: Option<i64> = redis::cmd("GET")
+        .arg(&counter)
+        .query_async(&mut stat)
+        .await
+        .unwrap();
+    assert_eq!(
+        after.unwrap_or(0),
+        before.unwrap_or(0) + 1,
+        "KeyPair.num_queries counts in Redis as in 21.03"
+    );
+
+    // With a limit of 2, the third request in the window is refused.
+    use sea_orm::ConnectionTrait;
+    api._db
+        .conn
+        .execute_unprepared(
+            "UPDATE keypairs SET rate_limit = 2 WHERE access_key = 'AKIANAMONITOREXAMPLE'",
+        )
+        .await
+        .unwrap();
+    for expected_remaining in ["1", "0"] {
+        let resp = api
+            .send_signed(
+                Method::GET,
+                "/auth/test?echo=1",
+                None,
+                MONITOR_AK,
+                MONITOR_SK,
+            )
+            .await;
+        assert_eq!(resp.status(), StatusCode::OK);
+        assert_eq!(resp.headers()["x-ratelimit-remaining"], expected_remaining);
+    }
+    let (status, _, body) = read(
+        api.send_signed(
+            Method::GET,
+            "/auth/test?echo=1",
+            None,
+            MONITOR_AK,
+            MONITOR_SK,
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(
+        body["type"],
+        "https://api.backend.ai/probs/rate-limit-exceeded"
+    );
+
+    // Anonymous responses advertise 21.03's default allowance.
+    let resp = api
+        .client
+        .get(format!("{}/", api.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.headers()["x-ratelimit-limit"], "1000");
+    assert_eq!(resp.headers()["x-ratelimit-remaining"], "1000");
 }

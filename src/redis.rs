@@ -1,0 +1,35 @@
+//! Connections to the Redis databases 21.03 shares between managers and agents, numbered as
+//! 21.03 numbers them. Each is a connection manager that reconnects after Redis restarts.
+
+use anyhow::{bail, Context};
+use redis::aio::ConnectionManager;
+
+use crate::config::shared::RedisConfig;
+
+/// Statistics and counters (`kp:{access_key}:num_queries`, live stats of kernels).
+pub const STAT_DB: u8 = 0;
+/// Per-keypair request rate limiting.
+pub const RATE_LIMIT_DB: u8 = 1;
+
+fn url(config: &RedisConfig, db: u8) -> String {
+    match &config.password {
+        Some(password) => format!(
+            "redis://:{}@{}/{db}",
+            crate::percent::encode(password),
+            config.addr
+        ),
+        None => format!("redis://{}/{db}", config.addr),
+    }
+}
+
+/// Opens a connection to one database of the configured Redis.
+pub async fn connect(config: &RedisConfig, db: u8) -> anyhow::Result<ConnectionManager> {
+    if !config.sentinel.is_empty() {
+        bail!("config/redis/sentinel is set, but Redis Sentinel is not supported by bai-manager yet; set config/redis/addr instead");
+    }
+    let client = redis::Client::open(url(config, db))
+        .with_context(|| format!("bad Redis address {}", config.addr))?;
+    ConnectionManager::new(client)
+        .await
+        .with_context(|| format!("cannot connect to Redis at {} (database {db})", config.addr))
+}
