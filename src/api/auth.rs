@@ -94,12 +94,12 @@ pub async fn require_auth(
     };
     let identity = authenticate_signed(&state.db, &auth, &parts, chrono::Utc::now()).await?;
     rate_limit::count_query(&state.redis_stat, &identity.access_key).await?;
-    // A keypair without a limit (21.03 never creates one) gets the anonymous allowance.
-    let limit = identity
-        .rate_limit
-        .map_or(rate_limit::ANONYMOUS_LIMIT, i64::from);
-    let standing =
-        rate_limit::consume(&state.redis_rate_limit, &identity.access_key, limit).await?;
+    let standing = rate_limit::consume(
+        &state.redis_rate_limit,
+        &identity.access_key,
+        identity.rate_limit,
+    )
+    .await?;
     let mut request = request;
     request.extensions_mut().insert(identity);
     let mut response = next.run(request).await;

@@ -34,12 +34,14 @@ pub struct RateLimitState {
     pub remaining: i64,
 }
 
-/// Counts one request of `access_key`; refuses it when the window already holds `limit`.
+/// Counts one request of `access_key`; refuses it when the window already holds its keypair's
+/// `rate_limit` (a keypair without one, which 21.03 never creates, gets the anonymous allowance).
 pub async fn consume(
     conn: &ConnectionManager,
     access_key: &str,
-    limit: i64,
+    rate_limit: Option<i32>,
 ) -> Result<RateLimitState> {
+    let limit = rate_limit.map_or(ANONYMOUS_LIMIT, i64::from);
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as f64 / 1000.0)

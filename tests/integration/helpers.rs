@@ -93,23 +93,14 @@ impl Drop for TestDb {
     fn drop(&mut self) {
         let name = self.name.clone();
         // Async drop is not a thing; drop the database from a short-lived runtime of its own.
-        let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(async {
-                if let Ok(admin) = Database::connect(format!("{}/postgres", pg_base_url())).await {
-                    let _ = admin
-                        .execute_unprepared(&format!(
-                            "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
-                        ))
-                        .await;
-                    let _ = admin.close().await;
-                }
-            })
-        })
-        .join();
+        cleanup_on_own_runtime(async move {
+            if let Ok(admin) = Database::connect(format!("{}/postgres", pg_base_url())).await {
+                let _ = admin
+                    .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+                    .await;
+                let _ = admin.close().await;
+            }
+        });
     }
 }
 
@@ -195,18 +186,11 @@ impl Drop for TestEtcd {
         // A client of its own: the test's client runs on the test's runtime, which is blocked
         // here until the thread ends.
         let config = test_config("unused", &self.namespace);
-        let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(async {
-                if let Ok(etcd) = Etcd::connect(&config.etcd).await {
-                    let _ = etcd.delete_prefix("").await;
-                }
-            })
-        })
-        .join();
+        cleanup_on_own_runtime(async move {
+            if let Ok(etcd) = Etcd::connect(&config.etcd).await {
+                let _ = etcd.delete_prefix("").await;
+            }
+        });
     }
 }
 
@@ -259,4 +243,17 @@ impl TestDb {
         .unwrap();
         db
     }
+}
+
+/// Runs test clean-up from `Drop`: async drop is not a thing, and the test's own runtime is
+/// blocked in the drop, so the work runs to completion on a short-lived runtime of its own.
+fn cleanup_on_own_runtime(work: impl std::future::Future<Output = ()> + Send + 'static) {
+    let _ = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(work)
+    })
+    .join();
 }
