@@ -19,7 +19,7 @@ log() { printf '[services] %s\n' "$*" >&2; }
 
 install_missing_packages() {
     local wanted=(postgresql postgresql-contrib redis-server redis-tools etcd-server etcd-client
-        protobuf-compiler pkg-config build-essential cmake curl ca-certificates python3-venv)
+        protobuf-compiler libprotobuf-dev pkg-config build-essential cmake curl ca-certificates python3-venv)
     local missing=()
     for pkg in "${wanted[@]}"; do
         dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' \

@@ -62,38 +62,13 @@ impl ApiError {
 
 impl From<Error> for ApiError {
     fn from(e: Error) -> Self {
-        match e {
-            Error::InvalidInput(msg) => ApiError::invalid_api_params(msg),
-            Error::InvalidAuthParameters(msg) => ApiError::invalid_auth_params(msg),
-            Error::AuthFailed(msg) => ApiError::auth_failed(msg),
-            Error::NotFound(what) => ApiError::new(
-                StatusCode::NOT_FOUND,
-                "object-not-found",
-                "No such object.",
-                format!("{what} not found"),
-            ),
-            Error::RateLimited => ApiError::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                "rate-limit-exceeded",
-                "You have reached your API query rate limit.",
-                None,
-            ),
-            Error::Conflict(msg) => ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "generic-bad-request",
-                "Bad request.",
-                msg,
-            ),
-            Error::Database(_) | Error::Internal(_) => {
-                // The cause stays in the log; clients get no internals.
-                tracing::error!(error = %e, "request failed");
-                ApiError::new(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "internal-server-error",
-                    "Internal server error.",
-                    None,
-                )
-            }
+        let problem = e.problem();
+        ApiError {
+            status: StatusCode::from_u16(problem.status)
+                .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            kind: problem.kind,
+            title: problem.title,
+            msg: problem.msg,
         }
     }
 }

@@ -1,5 +1,6 @@
 //! The HTTP API: axum routers, one module per REST prefix, as thin adapters over `services`.
 
+pub mod admin;
 pub mod auth;
 pub mod error;
 
@@ -34,6 +35,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/", get(hello))
         .merge(auth::router(state.clone()))
+        .merge(admin::router(state.clone()))
         .layer(map_response(auth::anonymous_rate_limit_headers))
         .layer(map_response(server_header))
         .with_state(state)

@@ -50,6 +50,15 @@ enum Command {
     /// Read and write the shared configuration in etcd.
     #[command(subcommand)]
     Etcd(etcd::EtcdCommand),
+    /// The GraphQL admin API.
+    #[command(subcommand)]
+    Gql(GqlCommand),
+}
+
+#[derive(Subcommand)]
+enum GqlCommand {
+    /// Print the schema (SDL), as committed in `schema.graphql`.
+    Show,
 }
 
 #[derive(Subcommand)]
@@ -118,6 +127,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Etcd(cmd) if cmd.is_offline() => cmd.run_offline(),
+        Command::Gql(GqlCommand::Show) => {
+            print!("{}", crate::gql::sdl());
+            Ok(ExitCode::SUCCESS)
+        }
         Command::StartServer => {
             let config = load_config(&cli)?;
             let _guard = logging::init(&config.logging)?;

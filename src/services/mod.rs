@@ -1,10 +1,22 @@
 //! Domain operations, one module per area. Adapters (HTTP, GraphQL, CLI) call these; rules,
 //! permissions and SQL live here and nowhere else.
 
+pub mod agents;
 pub mod auth;
+pub mod domains;
 pub mod error;
 pub mod fixtures;
+pub mod groups;
+pub mod keypairs;
 pub mod list_fields;
+pub mod listing;
+pub mod live_stats;
 pub mod rate_limit;
+pub mod resource_presets;
+pub mod scaling_groups;
+pub mod scope;
+pub mod sessions;
+pub mod users;
+pub mod vfolders;
 
 pub use error::{Error, Result};

@@ -62,9 +62,14 @@ pub async fn consume(
     })
 }
 
+/// The Redis key (stat database) of a keypair's query counter.
+pub fn num_queries_key(access_key: &str) -> String {
+    format!("kp:{access_key}:num_queries")
+}
+
 /// 21.03 counts every authenticated request of a keypair for a month (`KeyPair.num_queries`).
 pub async fn count_query(stat: &ConnectionManager, access_key: &str) -> Result<()> {
-    let key = format!("kp:{access_key}:num_queries");
+    let key = num_queries_key(access_key);
     redis::pipe()
         .incr(&key, 1)
         .ignore()

@@ -9,6 +9,7 @@ mod db;
 mod entity_models;
 mod etcd;
 mod fixtures;
+mod gql_schema;
 mod helpers;
 mod list_fields;
 mod minilang;

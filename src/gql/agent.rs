@@ -1,0 +1,189 @@
+//! `Agent` and `AgentList`.
+
+use std::sync::Arc;
+
+use async_graphql::{Context, Object, Result, ID};
+use entities::resource_slot::{SlotAmount, SlotUnit};
+use entities::{agents, ResourceSlot};
+use rust_decimal::prelude::ToPrimitive;
+use sea_orm::ActiveEnum;
+
+use super::error::to_gql;
+use super::items::{clamp_count, Items};
+use super::loaders::{load, ContainersOfAgent, LiveStat};
+use super::scalars::{DateTime, JsonString};
+use super::session::ComputeContainer;
+use crate::services::Error;
+
+#[derive(Clone)]
+pub struct Agent(pub Arc<agents::Model>);
+
+impl From<agents::Model> for Agent {
+    fn from(m: agents::Model) -> Self {
+        Agent(Arc::new(m))
+    }
+}
+
+/// A slot amount as a float (`cpu_slots`, …); absent slots are 0.
+fn slot_f64(slots: &ResourceSlot, slot: &str) -> f64 {
+    match slots.amount(slot) {
+        SlotAmount::Finite(d) => d.to_f64().unwrap_or(0.0),
+        SlotAmount::Infinity => f64::INFINITY,
+        SlotAmount::NegInfinity => f64::NEG_INFINITY,
+    }
+}
+
+/// A memory slot in MiB, as 21.03's `mem_slots` shows it.
+fn slot_mib(slots: &ResourceSlot, slot: &str) -> Option<i32> {
+    debug_assert_eq!(SlotUnit::guess(slot), SlotUnit::Bytes);
+    match slots.amount(slot) {
+        SlotAmount::Finite(d) => (d / rust_decimal::Decimal::from(1 << 20)).trunc().to_i32(),
+        _ => None,
+    }
+}
+
+/// A number inside a live-statistics document (stored as a decimal string or a number).
+pub(super) fn stat_number(stat: &serde_json::Value, path: &[&str]) -> Option<f64> {
+    let mut node = stat;
+    for key in path {
+        node = node.get(key)?;
+    }
+    match node {
+        serde_json::Value::String(s) => s.parse().ok(),
+        serde_json::Value::Number(n) => n.as_f64(),
+        _ => None,
+    }
+}
+
+impl Agent {
+    async fn stat(&self, ctx: &Context<'_>) -> Result<Option<serde_json::Value>> {
+        load(ctx, LiveStat(self.0.id.clone())).await
+    }
+}
+
+#[Object(rename_fields = "snake_case", rename_args = "snake_case")]
+impl Agent {
+    pub async fn id(&self, _ctx: &Context<'_>) -> Result<Option<ID>> {
+        Ok(Some(ID(self.0.id.clone())))
+    }
+    async fn status(&self) -> Option<String> {
+        Some(self.0.status.to_value())
+    }
+    async fn status_changed(&self) -> Option<DateTime> {
+        self.0.status_changed.map(DateTime)
+    }
+    async fn region(&self) -> Option<&str> {
+        Some(&self.0.region)
+    }
+    async fn scaling_group(&self) -> Option<&str> {
+        Some(&self.0.scaling_group)
+    }
+    async fn schedulable(&self) -> Option<bool> {
+        Some(self.0.schedulable)
+    }
+    async fn available_slots(&self) -> Option<JsonString> {
+        Some(JsonString::slots(&self.0.available_slots))
+    }
+    async fn occupied_slots(&self) -> Option<JsonString> {
+        Some(JsonString::slots(&self.0.occupied_slots))
+    }
+    async fn addr(&self) -> Option<&str> {
+        Some(&self.0.addr)
+    }
+    async fn first_contact(&self) -> Option<DateTime> {
+        self.0.first_contact.map(DateTime)
+    }
+    async fn lost_at(&self) -> Option<DateTime> {
+        self.0.lost_at.map(DateTime)
+    }
+    async fn live_stat(&self, ctx: &Context<'_>) -> Result<Option<JsonString>> {
+        Ok(self.stat(ctx).await?.map(JsonString))
+    }
+    async fn version(&self) -> Option<&str> {
+        Some(&self.0.version)
+    }
+    async fn compute_plugins(&self) -> Option<JsonString> {
+        Some(JsonString(self.0.compute_plugins.clone()))
+    }
+    // Asked of the agent itself over RPC, which comes with the agent plane.
+    async fn hardware_metadata(&self) -> Result<Option<JsonString>> {
+        Err(to_gql(&Error::Unavailable(
+            "hardware metadata is gathered from agents over RPC, which this manager does not connect yet".into(),
+        )))
+    }
+    async fn mem_slots(&self) -> Option<i32> {
+        slot_mib(&self.0.available_slots, "mem")
+    }
+    async fn cpu_slots(&self) -> Option<f64> {
+        Some(slot_f64(&self.0.available_slots, "cpu"))
+    }
+    async fn gpu_slots(&self) -> Option<f64> {
+        Some(slot_f64(&self.0.available_slots, "cuda.device"))
+    }
+    async fn tpu_slots(&self) -> Option<f64> {
+        Some(slot_f64(&self.0.available_slots, "tpu.device"))
+    }
+    async fn used_mem_slots(&self) -> Option<i32> {
+        slot_mib(&self.0.occupied_slots, "mem").or(Some(0))
+    }
+    async fn used_cpu_slots(&self) -> Option<f64> {
+        Some(slot_f64(&self.0.occupied_slots, "cpu"))
+    }
+    async fn used_gpu_slots(&self) -> Option<f64> {
+        Some(slot_f64(&self.0.occupied_slots, "cuda.device"))
+    }
+    async fn used_tpu_slots(&self) -> Option<f64> {
+        Some(slot_f64(&self.0.occupied_slots, "tpu.device"))
+    }
+    async fn cpu_cur_pct(&self, ctx: &Context<'_>) -> Result<Option<f64>> {
+        let stat = self.stat(ctx).await?;
+        Ok(Some(
+            stat.and_then(|s| stat_number(&s, &["node", "cpu_util", "pct"]))
+                .unwrap_or(0.0),
+        ))
+    }
+    async fn mem_cur_bytes(&self, ctx: &Context<'_>) -> Result<Option<f64>> {
+        let stat = self.stat(ctx).await?;
+        Ok(Some(
+            stat.and_then(|s| stat_number(&s, &["node", "mem", "current"]))
+                .unwrap_or(0.0),
+        ))
+    }
+    /// The containers on this agent, optionally of some statuses (comma-separated names).
+    async fn compute_containers(
+        &self,
+        ctx: &Context<'_>,
+        status: Option<String>,
+    ) -> Result<Option<Vec<Option<ComputeContainer>>>> {
+        let rows = load(ctx, ContainersOfAgent(self.0.id.clone(), status)).await?;
+        Ok(Some(
+            rows.into_iter()
+                .map(|k| Some(ComputeContainer::new(ctx, k)))
+                .collect(),
+        ))
+    }
+}
+
+pub struct AgentList {
+    pub items: Vec<Agent>,
+    pub total_count: i64,
+}
+
+impl AgentList {
+    pub fn new((rows, total_count): (Vec<agents::Model>, i64)) -> Self {
+        AgentList {
+            items: rows.into_iter().map(Agent::from).collect(),
+            total_count,
+        }
+    }
+}
+
+#[Object(rename_fields = "snake_case")]
+impl AgentList {
+    pub async fn items(&self, _ctx: &Context<'_>) -> Result<Items<Agent>> {
+        Ok(Items(self.items.clone()))
+    }
+    pub async fn total_count(&self, _ctx: &Context<'_>) -> Result<i32> {
+        Ok(clamp_count(self.total_count))
+    }
+}

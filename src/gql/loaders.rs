@@ -1,0 +1,264 @@
+//! Batched reads for nested fields: one [`Batch`] loader per request, with one key type per kind
+//! of read. Every key requested while a level of the response is resolved goes into a single
+//! statement (SQL `IN (…)` or Redis `MGET`).
+
+use std::collections::HashMap;
+use std::hash::Hash;
+use std::sync::Arc;
+
+use async_graphql::dataloader::{DataLoader, Loader};
+use async_graphql::{Context, Request};
+use entities::{kernels, vfolders};
+use redis::aio::ConnectionManager;
+use sea_orm::DatabaseConnection;
+use uuid::Uuid;
+
+use super::error::to_gql;
+use crate::services::auth::Identity;
+use crate::services::sessions::SessionRow;
+use crate::services::{self, Error};
+use crate::AppState;
+
+/// The sources nested fields read from.
+pub struct Batch {
+    db: DatabaseConnection,
+    redis_stat: ConnectionManager,
+}
+
+/// Adds the request's loader (its cache lives as long as the request).
+pub fn register(request: Request, state: &AppState, _caller: &Identity) -> Request {
+    let batch = Batch {
+        db: state.db.clone(),
+        redis_stat: state.redis_stat.clone(),
+    };
+    request.data(DataLoader::new(batch, tokio::spawn))
+}
+
+/// Loads one key with the request's loader; a missing entry is the type's empty value.
+pub async fn load<K, V>(ctx: &Context<'_>, key: K) -> async_graphql::Result<V>
+where
+    K: Send + Sync + Hash + Eq + Clone + 'static,
+    Batch: Loader<K, Value = V, Error = Arc<Error>>,
+    V: Default,
+{
+    let loader = ctx.data_unchecked::<DataLoader<Batch>>();
+    match loader.load_one(key).await {
+        Ok(value) => Ok(value.unwrap_or_default()),
+        Err(e) => Err(to_gql(&e)),
+    }
+}
+
+/// Groups keys that share a parameter (a status filter) so that each group is one statement.
+fn by_param<P: Eq + Hash + Clone, T: Clone>(keys: &[(T, P)]) -> HashMap<P, Vec<T>> {
+    let mut groups: HashMap<P, Vec<T>> = HashMap::new();
+    for (k, p) in keys {
+        groups.entry(p.clone()).or_default().push(k.clone());
+    }
+    groups
+}
+
+type Loaded<K, V> = Result<HashMap<K, V>, Arc<Error>>;
+
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct GroupsOfUser(pub Uuid);
+
+impl Loader<GroupsOfUser> for Batch {
+    type Value = Vec<(Uuid, String)>;
+    type Error = Arc<Error>;
+    async fn load(&self, keys: &[GroupsOfUser]) -> Loaded<GroupsOfUser, Self::Value> {
+        let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
+        let found = services::users::groups_of(&self.db, &ids).await?;
+        Ok(found
+            .into_iter()
+            .map(|(k, v)| (GroupsOfUser(k), v))
+            .collect())
+    }
+}
+
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct InfoOfUser(pub Uuid);
+
+impl Loader<InfoOfUser> for Batch {
+    type Value = Option<(String, Option<String>)>;
+    type Error = Arc<Error>;
+    async fn load(&self, keys: &[InfoOfUser]) -> Loaded<InfoOfUser, Self::Value> {
+        let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
+        let found = services::users::infos(&self.db, &ids).await?;
+        Ok(found
+            .into_iter()
+            .map(|(k, v)| (InfoOfUser(k), Some(v)))
+            .collect())
+    }
+}
+
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct ScalingGroupsOfGroup(pub Uuid);
+
+impl Loader<ScalingGroupsOfGroup> for Batch {
+    type Value = Vec<String>;
+    type Error = Arc<Error>;
+    async fn load(
+        &self,
+        keys: &[ScalingGroupsOfGroup],
+    ) -> Loaded<ScalingGroupsOfGroup, Self::Value> {
+        let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
+        let found = services::groups::scaling_groups_of(&self.db, &ids).await?;
+        Ok(found
+            .into_iter()
+            .map(|(k, v)| (ScalingGroupsOfGroup(k), v))
+            .collect())
+    }
+}
+
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct ScalingGroupsOfDomain(pub String);
+
+impl Loader<ScalingGroupsOfDomain> for Batch {
+    type Value = Vec<String>;
+    type Error = Arc<Error>;
+    async fn load(
+        &self,
+        keys: &[ScalingGroupsOfDomain],
+    ) -> Loaded<ScalingGroupsOfDomain, Self::Value> {
+        let names: Vec<String> = keys.iter().map(|k| k.0.clone()).collect();
+        let found = services::domains::scaling_groups_of(&self.db, &names).await?;
+        Ok(found
+            .into_iter()
+            .map(|(k, v)| (ScalingGroupsOfDomain(k), v))
+            .collect())
+    }
+}
+
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct ContainersOfSession(pub Uuid);
+
+impl Loader<ContainersOfSession> for Batch {
+    type Value = Vec<kernels::Model>;
+    type Error = Arc<Error>;
+    async fn load(&self, keys: &[ContainersOfSession]) -> Loaded<ContainersOfSession, Self::Value> {
+        let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
+        let found = services::sessions::containers_of(&self.db, &ids).await?;
+        Ok(found
+            .into_iter()
+            .map(|(k, v)| (ContainersOfSession(k), v))
+            .collect())
+    }
+}
+
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct DependenciesOfSession(pub Uuid);
+
+impl Loader<DependenciesOfSession> for Batch {
+    type Value = Vec<SessionRow>;
+    type Error = Arc<Error>;
+    async fn load(
+        &self,
+        keys: &[DependenciesOfSession],
+    ) -> Loaded<DependenciesOfSession, Self::Value> {
+        let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
+        let found = services::sessions::dependencies_of(&self.db, &ids).await?;
+        Ok(found
+            .into_iter()
+            .map(|(k, v)| (DependenciesOfSession(k), v))
+            .collect())
+    }
+}
+
+/// The sessions of a keypair, with an optional status filter (comma-separated names).
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct SessionsOfKeypair(pub String, pub Option<String>);
+
+impl Loader<SessionsOfKeypair> for Batch {
+    type Value = Vec<SessionRow>;
+    type Error = Arc<Error>;
+    async fn load(&self, keys: &[SessionsOfKeypair]) -> Loaded<SessionsOfKeypair, Self::Value> {
+        let pairs: Vec<_> = keys.iter().map(|k| (k.0.clone(), k.1.clone())).collect();
+        let mut out = HashMap::new();
+        for (status, aks) in by_param(&pairs) {
+            let statuses = status
+                .as_deref()
+                .map(services::sessions::parse_statuses)
+                .transpose()?;
+            let found = services::sessions::of_keypairs(&self.db, &aks, statuses).await?;
+            out.extend(
+                found
+                    .into_iter()
+                    .map(|(k, v)| (SessionsOfKeypair(k, status.clone()), v)),
+            );
+        }
+        Ok(out)
+    }
+}
+
+/// The containers on an agent, with an optional status filter (comma-separated names).
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct ContainersOfAgent(pub String, pub Option<String>);
+
+impl Loader<ContainersOfAgent> for Batch {
+    type Value = Vec<kernels::Model>;
+    type Error = Arc<Error>;
+    async fn load(&self, keys: &[ContainersOfAgent]) -> Loaded<ContainersOfAgent, Self::Value> {
+        let pairs: Vec<_> = keys.iter().map(|k| (k.0.clone(), k.1.clone())).collect();
+        let mut out = HashMap::new();
+        for (status, agents) in by_param(&pairs) {
+            let statuses = status
+                .as_deref()
+                .map(services::sessions::parse_statuses)
+                .transpose()?;
+            let found = services::agents::containers(&self.db, &agents, statuses).await?;
+            out.extend(
+                found
+                    .into_iter()
+                    .map(|(k, v)| (ContainersOfAgent(k, status.clone()), v)),
+            );
+        }
+        Ok(out)
+    }
+}
+
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct VFoldersOfUser(pub Uuid);
+
+impl Loader<VFoldersOfUser> for Batch {
+    type Value = Vec<vfolders::Model>;
+    type Error = Arc<Error>;
+    async fn load(&self, keys: &[VFoldersOfUser]) -> Loaded<VFoldersOfUser, Self::Value> {
+        let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
+        let found = services::vfolders::of_users(&self.db, &ids).await?;
+        Ok(found
+            .into_iter()
+            .map(|(k, v)| (VFoldersOfUser(k), v))
+            .collect())
+    }
+}
+
+/// A keypair's live query counter (Redis).
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct NumQueries(pub String);
+
+impl Loader<NumQueries> for Batch {
+    type Value = i64;
+    type Error = Arc<Error>;
+    async fn load(&self, keys: &[NumQueries]) -> Loaded<NumQueries, Self::Value> {
+        let aks: Vec<String> = keys.iter().map(|k| k.0.clone()).collect();
+        let found = services::keypairs::num_queries(&self.redis_stat, &aks).await?;
+        Ok(found.into_iter().map(|(k, v)| (NumQueries(k), v)).collect())
+    }
+}
+
+/// The live statistics of an agent (by id) or a kernel (by id) in Redis.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct LiveStat(pub String);
+
+impl Loader<LiveStat> for Batch {
+    type Value = Option<serde_json::Value>;
+    type Error = Arc<Error>;
+    async fn load(&self, keys: &[LiveStat]) -> Loaded<LiveStat, Self::Value> {
+        let ids: Vec<String> = keys.iter().map(|k| k.0.clone()).collect();
+        let found = services::live_stats::read(&self.redis_stat, &ids).await?;
+        Ok(found
+            .into_iter()
+            .map(|(k, v)| (LiveStat(k), Some(v)))
+            .collect())
+    }
+}

@@ -1,0 +1,82 @@
+//! The GraphQL admin API: 21.03's schema (`schema.graphql`) over the services, with every nested
+//! read batched through DataLoaders.
+//!
+//! Resolvers are adapters: they turn arguments into service calls and rows into objects; the
+//! rules (who may see what, validation) live in `services`.
+
+pub mod agent;
+pub mod domain;
+pub mod error;
+pub mod group;
+pub mod image;
+pub mod items;
+pub mod keypair;
+pub mod loaders;
+pub mod policy;
+pub mod query;
+pub mod scalars;
+pub mod scaling_group;
+pub mod session;
+pub mod storage;
+pub mod user;
+pub mod variables;
+pub mod vfolder;
+
+use std::sync::LazyLock;
+
+use async_graphql::{EmptyMutation, EmptySubscription, Request, Response, Schema};
+
+use crate::services::auth::Identity;
+use crate::AppState;
+
+pub use query::Queries;
+
+pub type AdminSchema = Schema<Queries, EmptyMutation, EmptySubscription>;
+
+/// How deep a document may nest; 21.03's deepest sensible query (sessions → containers) is 4.
+pub const MAX_DEPTH: usize = 16;
+/// The most fields one document may select, counting each field of a list once.
+pub const MAX_COMPLEXITY: usize = 2_000;
+
+static SCHEMA: LazyLock<AdminSchema> = LazyLock::new(|| {
+    Schema::build(Queries, EmptyMutation, EmptySubscription)
+        // No field returns the interfaces themselves; register them so that the schema lists
+        // them and the types that implement them, as 21.03's does.
+        .register_output_type::<items::Item>()
+        .register_output_type::<items::PaginatedList>()
+        .limit_depth(MAX_DEPTH)
+        .limit_complexity(MAX_COMPLEXITY)
+        .finish()
+});
+
+/// The schema; built once, shared by every request.
+pub fn schema() -> &'static AdminSchema {
+    &SCHEMA
+}
+
+/// The SDL of the schema, as committed in `schema.graphql`.
+pub fn sdl() -> String {
+    schema().sdl()
+}
+
+/// What every resolver of one request can reach: the services' state and the caller.
+pub struct RequestContext {
+    pub state: AppState,
+    pub identity: Identity,
+}
+
+impl RequestContext {
+    /// Whether agent ids are hidden from this caller (`[manager] hide-agents`, non-superadmins).
+    pub fn hide_agents(&self) -> bool {
+        self.state.local.manager.hide_agents
+            && self.identity.role != entities::enums::UserRole::Superadmin
+    }
+}
+
+/// Runs one GraphQL request for `identity`, with a fresh set of DataLoaders (their caches are
+/// per request: what one caller may see is not what another may).
+pub async fn execute(state: AppState, identity: Identity, request: Request) -> Response {
+    let request =
+        loaders::register(request, &state, &identity).data(RequestContext { state, identity });
+    schema().execute(request).await
+}

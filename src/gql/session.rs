@@ -1,0 +1,534 @@
+//! `ComputeSession`, `ComputeContainer`, their lists, and the pre-20.09 `LegacyComputeSession`.
+
+use std::sync::Arc;
+
+use async_graphql::{Context, Object, Result, ID};
+use entities::enums::KernelStatus;
+use entities::resource_slot::SlotAmount;
+use entities::{kernels, ResourceSlot};
+use rust_decimal::prelude::ToPrimitive;
+use sea_orm::ActiveEnum;
+use uuid::Uuid;
+
+use super::agent::stat_number;
+use super::items::{clamp_count, Items};
+use super::loaders::{load, ContainersOfSession, DependenciesOfSession, LiveStat};
+use super::scalars::{BigInt, DateTime, JsonString};
+use super::RequestContext;
+use crate::services::sessions::SessionRow;
+
+/// The live statistics of a kernel: from Redis while it runs, else the last ones stored.
+async fn kernel_stat(ctx: &Context<'_>, k: &kernels::Model) -> Result<Option<serde_json::Value>> {
+    if k.status == KernelStatus::Running {
+        load(ctx, LiveStat(k.id.to_string())).await
+    } else {
+        Ok(k.last_stat.clone())
+    }
+}
+
+#[derive(Clone)]
+pub struct ComputeSession(pub Arc<SessionRow>);
+
+impl From<SessionRow> for ComputeSession {
+    fn from(r: SessionRow) -> Self {
+        ComputeSession(Arc::new(r))
+    }
+}
+
+impl ComputeSession {
+    fn k(&self) -> &kernels::Model {
+        &self.0.kernel
+    }
+}
+
+#[Object(rename_fields = "snake_case")]
+impl ComputeSession {
+    pub async fn id(&self, _ctx: &Context<'_>) -> Result<Option<ID>> {
+        Ok(Some(ID(self.k().id.to_string())))
+    }
+    async fn tag(&self) -> Option<&str> {
+        self.k().tag.as_deref()
+    }
+    async fn name(&self) -> Option<&str> {
+        self.k().session_name.as_deref()
+    }
+    #[graphql(name = "type")]
+    async fn session_type(&self) -> Option<String> {
+        Some(self.k().session_type.to_value())
+    }
+    async fn session_id(&self) -> Option<Uuid> {
+        Some(self.k().session_id)
+    }
+    async fn image(&self) -> Option<&str> {
+        self.k().image.as_deref()
+    }
+    async fn registry(&self) -> Option<&str> {
+        self.k().registry.as_deref()
+    }
+    /// Sessions are not created from cluster templates in 21.03.
+    async fn cluster_template(&self) -> Option<&str> {
+        None
+    }
+    async fn cluster_mode(&self) -> Option<String> {
+        Some(self.k().cluster_mode.to_value())
+    }
+    async fn cluster_size(&self) -> Option<i32> {
+        Some(self.k().cluster_size)
+    }
+    async fn domain_name(&self) -> Option<&str> {
+        Some(&self.k().domain_name)
+    }
+    async fn group_name(&self) -> Option<&str> {
+        self.0.group_name.as_deref()
+    }
+    async fn group_id(&self) -> Option<Uuid> {
+        Some(self.k().group_id)
+    }
+    async fn user_email(&self) -> Option<&str> {
+        self.0.user_email.as_deref()
+    }
+    async fn user_id(&self) -> Option<Uuid> {
+        Some(self.k().user_uuid)
+    }
+    async fn access_key(&self) -> Option<&str> {
+        self.k().access_key.as_deref()
+    }
+    /// 21.03 does not record who created a session on another's behalf.
+    async fn created_user_email(&self) -> Option<&str> {
+        None
+    }
+    async fn created_user_id(&self) -> Option<Uuid> {
+        None
+    }
+    async fn status(&self) -> Option<String> {
+        Some(self.k().status.to_value())
+    }
+    async fn status_changed(&self) -> Option<DateTime> {
+        self.k().status_changed.map(DateTime)
+    }
+    async fn status_info(&self) -> Option<&str> {
+        self.k().status_info.as_deref()
+    }
+    async fn status_data(&self) -> Option<JsonString> {
+        JsonString::opt(&self.k().status_data)
+    }
+    async fn created_at(&self) -> Option<DateTime> {
+        self.k().created_at.map(DateTime)
+    }
+    async fn terminated_at(&self) -> Option<DateTime> {
+        self.k().terminated_at.map(DateTime)
+    }
+    async fn starts_at(&self) -> Option<DateTime> {
+        self.k().starts_at.map(DateTime)
+    }
+    async fn startup_command(&self) -> Option<&str> {
+        self.k().startup_command.as_deref()
+    }
+    async fn result(&self) -> Option<String> {
+        Some(self.k().result.to_value())
+    }
+    async fn resource_opts(&self) -> Option<JsonString> {
+        JsonString::opt(&self.k().resource_opts)
+    }
+    async fn scaling_group(&self) -> Option<&str> {
+        self.k().scaling_group.as_deref()
+    }
+    async fn service_ports(&self) -> Option<JsonString> {
+        JsonString::opt(&self.k().service_ports)
+    }
+    async fn mounts(&self) -> Option<Vec<Option<&str>>> {
+        self.k()
+            .mounts
+            .as_ref()
+            .map(|m| m.iter().map(|s| Some(s.as_str())).collect())
+    }
+    /// The sum over all containers of the session.
+    async fn occupied_slots(&self, ctx: &Context<'_>) -> Result<Option<JsonString>> {
+        let containers = load(ctx, ContainersOfSession(self.k().session_id)).await?;
+        let mut total = ResourceSlot::new();
+        for c in &containers {
+            for (slot, amount) in c.occupied_slots.iter() {
+                let sum = total
+                    .amount(slot)
+                    .checked_add(amount)
+                    .unwrap_or(SlotAmount::Infinity);
+                total.insert(slot, sum);
+            }
+        }
+        Ok(Some(JsonString::slots(&total)))
+    }
+    async fn num_queries(&self) -> Option<BigInt> {
+        Some(BigInt(self.k().num_queries.unwrap_or(0)))
+    }
+    async fn containers(&self, ctx: &Context<'_>) -> Result<Option<Vec<Option<ComputeContainer>>>> {
+        let rows = load(ctx, ContainersOfSession(self.k().session_id)).await?;
+        Ok(Some(
+            rows.into_iter()
+                .map(|k| Some(ComputeContainer::new(ctx, k)))
+                .collect(),
+        ))
+    }
+    async fn dependencies(&self, ctx: &Context<'_>) -> Result<Option<Vec<Option<ComputeSession>>>> {
+        let rows = load(ctx, DependenciesOfSession(self.k().session_id)).await?;
+        Ok(Some(rows.into_iter().map(|s| Some(s.into())).collect()))
+    }
+}
+
+/// One kernel. `agent` and `container_id` are hidden from non-superadmins when the manager is
+/// configured with `hide-agents`.
+#[derive(Clone)]
+pub struct ComputeContainer {
+    pub row: Arc<kernels::Model>,
+    pub hide_agents: bool,
+}
+
+impl ComputeContainer {
+    pub fn new(ctx: &Context<'_>, row: kernels::Model) -> Self {
+        ComputeContainer {
+            row: Arc::new(row),
+            hide_agents: ctx.data_unchecked::<RequestContext>().hide_agents(),
+        }
+    }
+}
+
+#[Object(rename_fields = "snake_case")]
+impl ComputeContainer {
+    pub async fn id(&self, _ctx: &Context<'_>) -> Result<Option<ID>> {
+        Ok(Some(ID(self.row.id.to_string())))
+    }
+    async fn idx(&self) -> Option<i32> {
+        Some(self.row.cluster_idx)
+    }
+    async fn role(&self) -> Option<&str> {
+        Some(&self.row.cluster_role)
+    }
+    async fn hostname(&self) -> Option<&str> {
+        Some(&self.row.cluster_hostname)
+    }
+    async fn cluster_idx(&self) -> Option<i32> {
+        Some(self.row.cluster_idx)
+    }
+    async fn cluster_role(&self) -> Option<&str> {
+        Some(&self.row.cluster_role)
+    }
+    async fn cluster_hostname(&self) -> Option<&str> {
+        Some(&self.row.cluster_hostname)
+    }
+    async fn session_id(&self) -> Option<Uuid> {
+        Some(self.row.session_id)
+    }
+    async fn image(&self) -> Option<&str> {
+        self.row.image.as_deref()
+    }
+    async fn registry(&self) -> Option<&str> {
+        self.row.registry.as_deref()
+    }
+    async fn status(&self) -> Option<String> {
+        Some(self.row.status.to_value())
+    }
+    async fn status_changed(&self) -> Option<DateTime> {
+        self.row.status_changed.map(DateTime)
+    }
+    async fn status_info(&self) -> Option<&str> {
+        self.row.status_info.as_deref()
+    }
+    async fn status_data(&self) -> Option<JsonString> {
+        JsonString::opt(&self.row.status_data)
+    }
+    async fn created_at(&self) -> Option<DateTime> {
+        self.row.created_at.map(DateTime)
+    }
+    async fn terminated_at(&self) -> Option<DateTime> {
+        self.row.terminated_at.map(DateTime)
+    }
+    async fn starts_at(&self) -> Option<DateTime> {
+        self.row.starts_at.map(DateTime)
+    }
+    async fn agent(&self) -> Option<&str> {
+        if self.hide_agents {
+            return None;
+        }
+        self.row.agent.as_deref()
+    }
+    async fn container_id(&self) -> Option<&str> {
+        if self.hide_agents {
+            return None;
+        }
+        self.row.container_id.as_deref()
+    }
+    async fn resource_opts(&self) -> Option<JsonString> {
+        JsonString::opt(&self.row.resource_opts)
+    }
+    async fn occupied_slots(&self) -> Option<JsonString> {
+        Some(JsonString::slots(&self.row.occupied_slots))
+    }
+    async fn live_stat(&self, ctx: &Context<'_>) -> Result<Option<JsonString>> {
+        Ok(kernel_stat(ctx, &self.row).await?.map(JsonString))
+    }
+    async fn last_stat(&self) -> Option<JsonString> {
+        JsonString::opt(&self.row.last_stat)
+    }
+}
+
+pub struct ComputeSessionList {
+    pub items: Vec<ComputeSession>,
+    pub total_count: i64,
+}
+
+impl ComputeSessionList {
+    pub fn new((rows, total_count): (Vec<SessionRow>, i64)) -> Self {
+        ComputeSessionList {
+            items: rows.into_iter().map(ComputeSession::from).collect(),
+            total_count,
+        }
+    }
+}
+
+#[Object(rename_fields = "snake_case")]
+impl ComputeSessionList {
+    pub async fn items(&self, _ctx: &Context<'_>) -> Result<Items<ComputeSession>> {
+        Ok(Items(self.items.clone()))
+    }
+    pub async fn total_count(&self, _ctx: &Context<'_>) -> Result<i32> {
+        Ok(clamp_count(self.total_count))
+    }
+}
+
+pub struct ComputeContainerList {
+    pub items: Vec<ComputeContainer>,
+    pub total_count: i64,
+}
+
+#[Object(rename_fields = "snake_case")]
+impl ComputeContainerList {
+    pub async fn items(&self, _ctx: &Context<'_>) -> Result<Items<ComputeContainer>> {
+        Ok(Items(self.items.clone()))
+    }
+    pub async fn total_count(&self, _ctx: &Context<'_>) -> Result<i32> {
+        Ok(clamp_count(self.total_count))
+    }
+}
+
+/// A session in the shape of the pre-20.09 API (one kernel per session, flat metrics).
+#[derive(Clone)]
+pub struct LegacyComputeSession {
+    pub row: Arc<SessionRow>,
+    pub hide_agents: bool,
+}
+
+impl LegacyComputeSession {
+    pub fn new(ctx: &Context<'_>, row: SessionRow) -> Self {
+        LegacyComputeSession {
+            row: Arc::new(row),
+            hide_agents: ctx.data_unchecked::<RequestContext>().hide_agents(),
+        }
+    }
+
+    fn k(&self) -> &kernels::Model {
+        &self.row.kernel
+    }
+
+    fn slot(&self, slot: &str) -> Option<f64> {
+        match self.k().occupied_slots.amount(slot) {
+            SlotAmount::Finite(d) => d.to_f64(),
+            _ => None,
+        }
+    }
+
+    /// A metric of the live statistics, 0 when absent (as 21.03).
+    async fn metric(&self, ctx: &Context<'_>, path: &[&str]) -> Result<f64> {
+        let stat = kernel_stat(ctx, self.k()).await?;
+        Ok(stat.and_then(|s| stat_number(&s, path)).unwrap_or(0.0))
+    }
+}
+
+#[Object(rename_fields = "snake_case")]
+impl LegacyComputeSession {
+    pub async fn id(&self, _ctx: &Context<'_>) -> Result<Option<ID>> {
+        Ok(Some(ID(self.k().id.to_string())))
+    }
+    async fn tag(&self) -> Option<&str> {
+        self.k().tag.as_deref()
+    }
+    async fn sess_id(&self) -> Option<&str> {
+        self.k().session_name.as_deref()
+    }
+    async fn sess_type(&self) -> Option<String> {
+        Some(self.k().session_type.to_value())
+    }
+    async fn session_name(&self) -> Option<&str> {
+        self.k().session_name.as_deref()
+    }
+    async fn session_type(&self) -> Option<String> {
+        Some(self.k().session_type.to_value())
+    }
+    async fn role(&self) -> Option<&str> {
+        Some(&self.k().cluster_role)
+    }
+    async fn image(&self) -> Option<&str> {
+        self.k().image.as_deref()
+    }
+    async fn registry(&self) -> Option<&str> {
+        self.k().registry.as_deref()
+    }
+    async fn domain_name(&self) -> Option<&str> {
+        Some(&self.k().domain_name)
+    }
+    async fn group_name(&self) -> Option<&str> {
+        self.row.group_name.as_deref()
+    }
+    async fn group_id(&self) -> Option<Uuid> {
+        Some(self.k().group_id)
+    }
+    async fn scaling_group(&self) -> Option<&str> {
+        self.k().scaling_group.as_deref()
+    }
+    async fn user_uuid(&self) -> Option<Uuid> {
+        Some(self.k().user_uuid)
+    }
+    async fn access_key(&self) -> Option<&str> {
+        self.k().access_key.as_deref()
+    }
+    async fn status(&self) -> Option<String> {
+        Some(self.k().status.to_value())
+    }
+    async fn status_changed(&self) -> Option<DateTime> {
+        self.k().status_changed.map(DateTime)
+    }
+    async fn status_info(&self) -> Option<&str> {
+        self.k().status_info.as_deref()
+    }
+    async fn created_at(&self) -> Option<DateTime> {
+        self.k().created_at.map(DateTime)
+    }
+    async fn terminated_at(&self) -> Option<DateTime> {
+        self.k().terminated_at.map(DateTime)
+    }
+    async fn startup_command(&self) -> Option<&str> {
+        self.k().startup_command.as_deref()
+    }
+    async fn result(&self) -> Option<String> {
+        Some(self.k().result.to_value())
+    }
+    async fn agent(&self) -> Option<&str> {
+        if self.hide_agents {
+            return None;
+        }
+        self.k().agent.as_deref()
+    }
+    async fn container_id(&self) -> Option<&str> {
+        if self.hide_agents {
+            return None;
+        }
+        self.k().container_id.as_deref()
+    }
+    async fn service_ports(&self) -> Option<JsonString> {
+        JsonString::opt(&self.k().service_ports)
+    }
+    async fn occupied_slots(&self) -> Option<JsonString> {
+        Some(JsonString::slots(&self.k().occupied_slots))
+    }
+    async fn occupied_shares(&self) -> Option<JsonString> {
+        Some(JsonString(self.k().occupied_shares.clone()))
+    }
+    /// Each mount as a one-element list (21.03 stored mounts as strings, not pairs).
+    async fn mounts(&self) -> Option<Vec<Option<Vec<Option<&str>>>>> {
+        self.k()
+            .mounts
+            .as_ref()
+            .map(|m| m.iter().map(|s| Some(vec![Some(s.as_str())])).collect())
+    }
+    async fn resource_opts(&self) -> Option<JsonString> {
+        JsonString::opt(&self.k().resource_opts)
+    }
+    async fn num_queries(&self) -> Option<BigInt> {
+        Some(BigInt(self.k().num_queries.unwrap_or(0)))
+    }
+    async fn live_stat(&self, ctx: &Context<'_>) -> Result<Option<JsonString>> {
+        Ok(kernel_stat(ctx, self.k()).await?.map(JsonString))
+    }
+    async fn last_stat(&self) -> Option<JsonString> {
+        JsonString::opt(&self.k().last_stat)
+    }
+    async fn user_email(&self) -> Option<&str> {
+        self.row.user_email.as_deref()
+    }
+    async fn lang(&self) -> Option<&str> {
+        self.k().image.as_deref()
+    }
+    async fn mem_slot(&self) -> Option<i32> {
+        self.slot("mem").map(|m| (m / f64::from(1 << 20)) as i32)
+    }
+    async fn cpu_slot(&self) -> Option<f64> {
+        self.slot("cpu")
+    }
+    async fn gpu_slot(&self) -> Option<f64> {
+        self.slot("cuda.device")
+    }
+    async fn tpu_slot(&self) -> Option<f64> {
+        self.slot("tpu.device")
+    }
+    async fn cpu_used(&self, ctx: &Context<'_>) -> Result<Option<BigInt>> {
+        Ok(Some(BigInt(
+            self.metric(ctx, &["cpu_used", "current"]).await? as i64,
+        )))
+    }
+    async fn cpu_using(&self, ctx: &Context<'_>) -> Result<Option<f64>> {
+        Ok(Some(self.metric(ctx, &["cpu_util", "pct"]).await?))
+    }
+    async fn mem_max_bytes(&self, ctx: &Context<'_>) -> Result<Option<BigInt>> {
+        Ok(Some(BigInt(
+            self.metric(ctx, &["mem", "stats.max"]).await? as i64,
+        )))
+    }
+    async fn mem_cur_bytes(&self, ctx: &Context<'_>) -> Result<Option<BigInt>> {
+        Ok(Some(BigInt(
+            self.metric(ctx, &["mem", "current"]).await? as i64,
+        )))
+    }
+    async fn net_rx_bytes(&self, ctx: &Context<'_>) -> Result<Option<BigInt>> {
+        Ok(Some(BigInt(
+            self.metric(ctx, &["net_rx", "stats.rate"]).await? as i64,
+        )))
+    }
+    async fn net_tx_bytes(&self, ctx: &Context<'_>) -> Result<Option<BigInt>> {
+        Ok(Some(BigInt(
+            self.metric(ctx, &["net_tx", "stats.rate"]).await? as i64,
+        )))
+    }
+    async fn io_read_bytes(&self, ctx: &Context<'_>) -> Result<Option<BigInt>> {
+        Ok(Some(BigInt(
+            self.metric(ctx, &["io_read", "current"]).await? as i64,
+        )))
+    }
+    async fn io_write_bytes(&self, ctx: &Context<'_>) -> Result<Option<BigInt>> {
+        Ok(Some(BigInt(
+            self.metric(ctx, &["io_write", "current"]).await? as i64,
+        )))
+    }
+    async fn io_max_scratch_size(&self, ctx: &Context<'_>) -> Result<Option<BigInt>> {
+        Ok(Some(BigInt(
+            self.metric(ctx, &["io_scratch_size", "stats.max"]).await? as i64,
+        )))
+    }
+    async fn io_cur_scratch_size(&self, ctx: &Context<'_>) -> Result<Option<BigInt>> {
+        Ok(Some(BigInt(
+            self.metric(ctx, &["io_scratch_size", "current"]).await? as i64,
+        )))
+    }
+}
+
+pub struct LegacyComputeSessionList {
+    pub items: Vec<LegacyComputeSession>,
+    pub total_count: i64,
+}
+
+#[Object(rename_fields = "snake_case")]
+impl LegacyComputeSessionList {
+    pub async fn items(&self, _ctx: &Context<'_>) -> Result<Items<LegacyComputeSession>> {
+        Ok(Items(self.items.clone()))
+    }
+    pub async fn total_count(&self, _ctx: &Context<'_>) -> Result<i32> {
+        Ok(clamp_count(self.total_count))
+    }
+}

@@ -1,0 +1,118 @@
+//! Agents as the admin API reads them (superadmins only), and the containers they run.
+
+use std::collections::HashMap;
+
+use entities::enums::{AgentStatus, KernelStatus};
+use entities::{agents, kernels};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, Order};
+use sea_orm::{
+    ActiveEnum, ColumnTrait, DatabaseConnection, EntityTrait, FromQueryResult, QueryFilter,
+    QueryOrder,
+};
+
+use super::auth::Identity;
+use super::listing::{fetch_page, ListQuery, PageRequest};
+use super::scope::{parse_status_list, require_superadmin};
+use super::{list_fields, Result};
+
+/// Agent statuses from an argument: one name, or several separated by commas.
+pub fn parse_statuses(raw: &str) -> Result<Vec<AgentStatus>> {
+    parse_status_list(
+        raw,
+        |s| AgentStatus::try_from_value(&s.to_uppercase()).ok(),
+        "agent",
+    )
+}
+
+pub async fn get(
+    db: &DatabaseConnection,
+    caller: &Identity,
+    id: &str,
+) -> Result<Option<agents::Model>> {
+    require_superadmin(caller)?;
+    Ok(agents::Entity::find_by_id(id).one(db).await?)
+}
+
+/// `agents`: every agent, optionally of one scaling group and statuses.
+pub async fn list(
+    db: &DatabaseConnection,
+    caller: &Identity,
+    scaling_group: Option<String>,
+    status: Option<String>,
+) -> Result<Vec<agents::Model>> {
+    require_superadmin(caller)?;
+    let mut q = agents::Entity::find();
+    if let Some(sg) = scaling_group {
+        q = q.filter(agents::Column::ScalingGroup.eq(sg));
+    }
+    if let Some(status) = status {
+        q = q.filter(agents::Column::Status.is_in(parse_statuses(&status)?));
+    }
+    Ok(q.order_by_asc(agents::Column::Id).all(db).await?)
+}
+
+/// `agent_list`: one page, by default ordered by status, scaling group and id as 21.03 did.
+pub async fn page(
+    db: &DatabaseConnection,
+    caller: &Identity,
+    page: &PageRequest,
+    scaling_group: Option<String>,
+    status: Option<String>,
+) -> Result<(Vec<agents::Model>, i64)> {
+    require_superadmin(caller)?;
+    let a = |c: &str| Expr::col((Alias::new("agents"), Alias::new(c)));
+    let mut conditions = Vec::new();
+    if let Some(sg) = scaling_group {
+        conditions.push(a("scaling_group").eq(sg));
+    }
+    if let Some(status) = status {
+        let values = parse_statuses(&status)?
+            .into_iter()
+            .map(|s| Expr::val(s.to_value()).cast_as(Alias::new("agentstatus")));
+        conditions.push(a("status").is_in(values));
+    }
+    let query = ListQuery {
+        fields: list_fields::agents(),
+        columns: |s| {
+            s.expr(Expr::cust("agents.*"));
+        },
+        conditions,
+        default_order: vec![
+            (a("status"), Order::Asc),
+            (a("scaling_group"), Order::Asc),
+            (a("id"), Order::Asc),
+        ],
+    };
+    let page = fetch_page(db, query, page).await?;
+    let rows = page
+        .rows
+        .iter()
+        .map(|r| agents::Model::from_query_result(r, ""))
+        .collect::<Result<_, _>>()?;
+    Ok((rows, page.total_count))
+}
+
+/// The containers on each of `agents`, optionally only those in `statuses`; one statement.
+pub async fn containers(
+    db: &DatabaseConnection,
+    agents: &[String],
+    statuses: Option<Vec<KernelStatus>>,
+) -> Result<HashMap<String, Vec<kernels::Model>>> {
+    let mut q =
+        kernels::Entity::find().filter(kernels::Column::Agent.is_in(agents.iter().cloned()));
+    if let Some(statuses) = statuses {
+        q = q.filter(kernels::Column::Status.is_in(statuses));
+    }
+    let rows = q
+        .order_by_asc(kernels::Column::CreatedAt)
+        .order_by_asc(kernels::Column::Id)
+        .all(db)
+        .await?;
+    let mut by_agent: HashMap<String, Vec<kernels::Model>> = HashMap::new();
+    for row in rows {
+        if let Some(agent) = row.agent.clone() {
+            by_agent.entry(agent).or_default().push(row);
+        }
+    }
+    Ok(by_agent)
+}

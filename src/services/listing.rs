@@ -1,0 +1,133 @@
+//! Paginated reads: one page of a list, filtered and ordered by the caller's mini-language
+//! expressions within the caller's scope, with the count of all matching rows.
+
+use queryfilter::{compile_filter, compile_order, parse_filter, parse_order};
+use sea_orm::sea_query::{Expr, ExprTrait, Func, Order, PostgresQueryBuilder, SelectStatement};
+use sea_orm::{ConnectionTrait, DatabaseConnection, QueryResult, Statement};
+
+use super::list_fields::ListFields;
+use super::{Error, Result};
+
+/// The most rows one page may hold. 21.03 had no bound; a client asking for more gets a clear
+/// error rather than a response that exhausts memory.
+pub const MAX_PAGE_SIZE: i64 = 10_000;
+
+/// What a `*_list` query asks for.
+#[derive(Debug, Clone, Default)]
+pub struct PageRequest {
+    pub limit: i64,
+    pub offset: i64,
+    pub filter: Option<String>,
+    pub order: Option<String>,
+}
+
+impl PageRequest {
+    pub fn new(limit: i32, offset: i32, filter: Option<String>, order: Option<String>) -> Self {
+        PageRequest {
+            limit: limit.into(),
+            offset: offset.into(),
+            filter,
+            order,
+        }
+    }
+
+    fn validate(&self) -> Result<()> {
+        if !(0..=MAX_PAGE_SIZE).contains(&self.limit) {
+            return Err(Error::InvalidInput(format!(
+                "limit must be between 0 and {MAX_PAGE_SIZE}, not {}",
+                self.limit
+            )));
+        }
+        if self.offset < 0 {
+            return Err(Error::InvalidInput(format!(
+                "offset must not be negative, not {}",
+                self.offset
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// The raw rows of one page and the number of rows matching overall.
+pub struct Page {
+    pub rows: Vec<QueryResult>,
+    pub total_count: i64,
+}
+
+/// How a list is read: its field names, the columns of each row, the caller's scope and the
+/// order used when the caller gives none (or to break ties).
+pub struct ListQuery {
+    pub fields: ListFields,
+    /// Adds the output columns to `SELECT … FROM fields.from`.
+    pub columns: fn(&mut SelectStatement),
+    /// Conditions that always apply (scope and the query's own arguments).
+    pub conditions: Vec<Expr>,
+    pub default_order: Vec<(Expr, Order)>,
+}
+
+/// Reads one page of `query`: the rows and the total, in two statements run side by side.
+pub async fn fetch_page(
+    conn: &DatabaseConnection,
+    query: ListQuery,
+    page: &PageRequest,
+) -> Result<Page> {
+    page.validate()?;
+    let mut condition: Option<Expr> = None;
+    for c in query.conditions {
+        condition = Some(match condition {
+            Some(acc) => acc.and(c),
+            None => c,
+        });
+    }
+    if let Some(filter) = page.filter.as_deref().filter(|f| !f.trim().is_empty()) {
+        let ast = parse_filter(filter).map_err(|e| Error::InvalidInput(e.to_string()))?;
+        let compiled = compile_filter(&ast, &query.fields.filter)
+            .map_err(|e| Error::InvalidInput(e.to_string()))?;
+        condition = Some(match condition {
+            Some(acc) => acc.and(compiled),
+            None => compiled,
+        });
+    }
+    let mut order = Vec::new();
+    if let Some(expr) = page.order.as_deref().filter(|o| !o.trim().is_empty()) {
+        let items = parse_order(expr).map_err(|e| Error::InvalidInput(e.to_string()))?;
+        order = compile_order(&items, &query.fields.order)
+            .map_err(|e| Error::InvalidInput(e.to_string()))?;
+    }
+    // The default order still applies after the caller's, so that pages are stable.
+    order.extend(query.default_order);
+
+    let mut count = query.fields.from.clone();
+    count.expr(Func::count(Expr::cust("*")));
+    let mut items = query.fields.from;
+    (query.columns)(&mut items);
+    if let Some(c) = condition {
+        count.and_where(c.clone());
+        items.and_where(c);
+    }
+    for (column, direction) in order {
+        items.order_by_expr(column, direction);
+    }
+    items.limit(page.limit as u64).offset(page.offset as u64);
+
+    let (count_sql, count_values) = count.build(PostgresQueryBuilder);
+    let (items_sql, items_values) = items.build(PostgresQueryBuilder);
+    let backend = conn.get_database_backend();
+    let (total, rows) = futures::try_join!(
+        conn.query_one_raw(Statement::from_sql_and_values(
+            backend,
+            count_sql,
+            count_values
+        )),
+        conn.query_all_raw(Statement::from_sql_and_values(
+            backend,
+            items_sql,
+            items_values
+        )),
+    )?;
+    let total_count = match total {
+        Some(row) => row.try_get_by_index::<i64>(0)?,
+        None => 0,
+    };
+    Ok(Page { rows, total_count })
+}

@@ -1,0 +1,105 @@
+//! Who may read what: 21.03's `privileged_query` / `scoped_query` rules and its hand-written
+//! domain checks, in one place.
+
+use entities::enums::UserRole;
+
+use super::auth::Identity;
+use super::{Error, Result};
+
+/// Only superadmins (21.03's `privileged_query`, whatever role it named).
+pub fn require_superadmin(caller: &Identity) -> Result<()> {
+    if caller.role == UserRole::Superadmin {
+        Ok(())
+    } else {
+        Err(Error::superadmin_required())
+    }
+}
+
+/// Admins and superadmins (21.03's mutations for admins).
+pub fn require_admin(caller: &Identity) -> Result<()> {
+    match caller.role {
+        UserRole::Superadmin | UserRole::Admin => Ok(()),
+        _ => Err(Error::InsufficientPrivilege),
+    }
+}
+
+/// The domain and owner a scoped read is limited to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Scope<T> {
+    /// `None`: every domain (superadmins only).
+    pub domain_name: Option<String>,
+    /// `None`: every owner within the domain.
+    pub owner: Option<T>,
+}
+
+/// 21.03's `scoped_query`: superadmins read what they ask for; admins their own domain; users
+/// their own rows. Asking for another domain (or, as a user, another owner) is forbidden.
+/// With `autofill`, an omitted owner means the caller.
+pub fn scoped<T: PartialEq>(
+    caller: &Identity,
+    domain_name: Option<String>,
+    owner: Option<T>,
+    own: T,
+    autofill: bool,
+) -> Result<Scope<T>> {
+    let fill = |owner: Option<T>, own: T| if autofill { owner.or(Some(own)) } else { owner };
+    match caller.role {
+        UserRole::Superadmin => Ok(Scope {
+            domain_name,
+            owner: fill(owner, own),
+        }),
+        UserRole::Admin => Ok(Scope {
+            domain_name: own_domain(caller, domain_name, Error::Forbidden(None))?,
+            owner: fill(owner, own),
+        }),
+        UserRole::User => {
+            let domain_name = own_domain(caller, domain_name, Error::Forbidden(None))?;
+            if owner.as_ref().is_some_and(|o| *o != own) {
+                return Err(Error::Forbidden(None));
+            }
+            Ok(Scope {
+                domain_name,
+                owner: Some(own),
+            })
+        }
+        UserRole::Monitor => Err(Error::unknown_role()),
+    }
+}
+
+/// The domain an admin-level read is limited to (21.03's hand-written checks): superadmins as
+/// asked, admins their own (another one is `InsufficientPrivilege`); users and monitors may not.
+pub fn admin_domain(caller: &Identity, domain_name: Option<String>) -> Result<Option<String>> {
+    match caller.role {
+        UserRole::Superadmin => Ok(domain_name),
+        UserRole::Admin => own_domain(caller, domain_name, Error::InsufficientPrivilege),
+        UserRole::User => Err(Error::InsufficientPrivilege),
+        UserRole::Monitor => Err(Error::unknown_role()),
+    }
+}
+
+/// The caller's own domain; asking for another gives `denied`.
+pub fn own_domain(
+    caller: &Identity,
+    asked: Option<String>,
+    denied: Error,
+) -> Result<Option<String>> {
+    match asked {
+        Some(d) if Some(&d) != caller.domain_name.as_ref() => Err(denied),
+        _ => Ok(caller.domain_name.clone()),
+    }
+}
+
+/// A `status` argument given as comma-separated enumeration names (`"RUNNING,PENDING"`).
+pub fn parse_status_list<E>(
+    raw: &str,
+    parse: impl Fn(&str) -> Option<E>,
+    what: &str,
+) -> Result<Vec<E>> {
+    raw.split(',')
+        .map(|s| s.trim())
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            parse(s).ok_or_else(|| Error::InvalidInput(format!("unknown {what} status {s:?}")))
+        })
+        .collect()
+}

@@ -1,0 +1,336 @@
+//! Compute sessions and their containers (kernels) as the admin API reads them. A session is
+//! its main kernel (`cluster_role = 'main'`, whose id is the session id); its containers are all
+//! kernels with its `session_id`.
+
+use std::collections::HashMap;
+
+use entities::enums::KernelStatus;
+use entities::{kernels, session_dependencies};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, Order, Query, SelectStatement};
+use sea_orm::{
+    ActiveEnum, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, FromQueryResult,
+    QueryFilter, QueryOrder, QueryResult,
+};
+use uuid::Uuid;
+
+use super::auth::Identity;
+use super::listing::{fetch_page, ListQuery, PageRequest};
+use super::scope::{parse_status_list, scoped, Scope};
+use super::{list_fields, Error, Result};
+
+/// The role of a session's main kernel.
+pub const MAIN_ROLE: &str = "main";
+
+/// A session: its main kernel with the names of its group and user.
+#[derive(Debug, Clone)]
+pub struct SessionRow {
+    pub kernel: kernels::Model,
+    pub group_name: Option<String>,
+    pub user_email: Option<String>,
+}
+
+fn k(c: &str) -> Expr {
+    Expr::col((Alias::new("kernels"), Alias::new(c)))
+}
+
+/// Kernel statuses from an argument: names separated by commas (`"RUNNING,PENDING"`).
+pub fn parse_statuses(raw: &str) -> Result<Vec<KernelStatus>> {
+    parse_status_list(
+        raw,
+        |s| KernelStatus::try_from_value(&s.to_uppercase()).ok(),
+        "kernel",
+    )
+}
+
+fn status_in(statuses: Vec<KernelStatus>) -> Expr {
+    k("status").is_in(
+        statuses
+            .into_iter()
+            .map(|s| Expr::val(s.to_value()).cast_as(Alias::new("kernelstatus"))),
+    )
+}
+
+fn parse_uuid(what: &str, raw: &str) -> Result<Uuid> {
+    Uuid::parse_str(raw).map_err(|_| Error::InvalidInput(format!("{what} {raw:?} is not a UUID")))
+}
+
+/// The caller's scope over sessions: by access key (users: their own; admins: their domain).
+pub fn scope(
+    caller: &Identity,
+    domain_name: Option<String>,
+    access_key: Option<String>,
+) -> Result<Scope<String>> {
+    scoped(
+        caller,
+        domain_name,
+        access_key,
+        caller.access_key.clone(),
+        false,
+    )
+}
+
+fn scope_conditions(scope: Scope<String>) -> Vec<Expr> {
+    let mut conditions = Vec::new();
+    if let Some(d) = scope.domain_name {
+        conditions.push(k("domain_name").eq(d));
+    }
+    if let Some(ak) = scope.owner {
+        conditions.push(k("access_key").eq(ak));
+    }
+    conditions
+}
+
+/// The most recent change of a kernel, 21.03's default order.
+fn last_updated() -> Expr {
+    Func::greatest([k("created_at"), k("terminated_at"), k("status_changed")]).into()
+}
+
+fn session_columns(s: &mut SelectStatement) {
+    s.expr(Expr::cust(
+        "kernels.*, groups.name AS joined_group_name, users.email AS joined_user_email",
+    ));
+}
+
+fn session_row(row: &QueryResult) -> Result<SessionRow, sea_orm::DbErr> {
+    Ok(SessionRow {
+        kernel: kernels::Model::from_query_result(row, "")?,
+        group_name: row.try_get("", "joined_group_name")?,
+        user_email: row.try_get("", "joined_user_email")?,
+    })
+}
+
+/// Sessions matching `conditions`, with their group and user (no paging).
+async fn select_sessions(
+    db: &DatabaseConnection,
+    conditions: Vec<Expr>,
+) -> Result<Vec<SessionRow>> {
+    let mut q = list_fields::sessions(false).from;
+    session_columns(&mut q);
+    q.and_where(k("cluster_role").eq(MAIN_ROLE));
+    for c in conditions {
+        q.and_where(c);
+    }
+    q.order_by_expr(last_updated(), Order::Desc);
+    let stmt = db.get_database_backend().build(&q);
+    let rows = db.query_all_raw(stmt).await?;
+    Ok(rows.iter().map(session_row).collect::<Result<_, _>>()?)
+}
+
+/// `compute_session(id)`, within the caller's scope.
+pub async fn get(
+    db: &DatabaseConnection,
+    caller: &Identity,
+    id: Uuid,
+) -> Result<Option<SessionRow>> {
+    let mut conditions = scope_conditions(scope(caller, None, None)?);
+    conditions.push(k("id").eq(id));
+    Ok(select_sessions(db, conditions).await?.into_iter().next())
+}
+
+/// The filters of `compute_session_list` beyond the caller's own.
+pub struct SessionFilter {
+    pub domain_name: Option<String>,
+    pub group_id: Option<String>,
+    pub access_key: Option<String>,
+    pub status: Option<String>,
+}
+
+fn session_conditions(caller: &Identity, f: SessionFilter) -> Result<Vec<Expr>> {
+    let mut conditions = scope_conditions(scope(caller, f.domain_name, f.access_key)?);
+    conditions.push(k("cluster_role").eq(MAIN_ROLE));
+    if let Some(gid) = f.group_id {
+        conditions.push(k("group_id").eq(parse_uuid("group_id", &gid)?));
+    }
+    if let Some(status) = f.status {
+        conditions.push(status_in(parse_statuses(&status)?));
+    }
+    Ok(conditions)
+}
+
+/// `compute_session_list`: one page, most recently changed first by default.
+pub async fn page(
+    db: &DatabaseConnection,
+    caller: &Identity,
+    page: &PageRequest,
+    filter: SessionFilter,
+    hide_agents: bool,
+) -> Result<(Vec<SessionRow>, i64)> {
+    let query = ListQuery {
+        fields: list_fields::sessions(hide_agents),
+        columns: session_columns,
+        conditions: session_conditions(caller, filter)?,
+        default_order: vec![(last_updated(), Order::Desc), (k("id"), Order::Asc)],
+    };
+    let page = fetch_page(db, query, page).await?;
+    let rows = page
+        .rows
+        .iter()
+        .map(session_row)
+        .collect::<Result<_, _>>()?;
+    Ok((rows, page.total_count))
+}
+
+/// `legacy_compute_session_list`: as [`page`], ordered by a column name instead of a filter.
+pub async fn legacy_page(
+    db: &DatabaseConnection,
+    caller: &Identity,
+    limit: i32,
+    offset: i32,
+    order_key: Option<String>,
+    order_asc: bool,
+    filter: SessionFilter,
+) -> Result<(Vec<SessionRow>, i64)> {
+    let order = order_key.map(|key| format!("{}{key}", if order_asc { "+" } else { "-" }));
+    page(
+        db,
+        caller,
+        &PageRequest::new(limit, offset, None, order),
+        filter,
+        false,
+    )
+    .await
+}
+
+/// `legacy_compute_session(sess_id)`: the running session of that name (or id).
+pub async fn legacy_get(
+    db: &DatabaseConnection,
+    caller: &Identity,
+    sess_id: &str,
+    domain_name: Option<String>,
+    access_key: Option<String>,
+) -> Result<Option<SessionRow>> {
+    let mut conditions = scope_conditions(scope(caller, domain_name, access_key)?);
+    conditions.push(status_in(vec![KernelStatus::Running]));
+    conditions.push(match Uuid::parse_str(sess_id) {
+        Ok(id) => k("session_id").eq(id),
+        Err(_) => k("session_name").eq(sess_id),
+    });
+    let mut rows = select_sessions(db, conditions).await?;
+    if rows.len() > 1 {
+        return Err(Error::Conflict(
+            "There are two or more matching kernels.".into(),
+        ));
+    }
+    Ok(rows.pop())
+}
+
+/// `compute_container(id)`, within the caller's scope.
+pub async fn container(
+    db: &DatabaseConnection,
+    caller: &Identity,
+    id: Uuid,
+) -> Result<Option<kernels::Model>> {
+    let scope = scope(caller, None, None)?;
+    let mut q = kernels::Entity::find_by_id(id);
+    if let Some(d) = scope.domain_name {
+        q = q.filter(kernels::Column::DomainName.eq(d));
+    }
+    if let Some(ak) = scope.owner {
+        q = q.filter(kernels::Column::AccessKey.eq(ak));
+    }
+    Ok(q.one(db).await?)
+}
+
+/// `compute_container_list`: the containers of one session.
+pub async fn container_page(
+    db: &DatabaseConnection,
+    caller: &Identity,
+    page: &PageRequest,
+    session_id: &str,
+    role: Option<String>,
+    hide_agents: bool,
+) -> Result<(Vec<kernels::Model>, i64)> {
+    let mut conditions = scope_conditions(scope(caller, None, None)?);
+    conditions.push(k("session_id").eq(parse_uuid("session_id", session_id)?));
+    if let Some(role) = role {
+        conditions.push(k("cluster_role").eq(role));
+    }
+    let query = ListQuery {
+        fields: list_fields::containers(hide_agents),
+        columns: |s| {
+            s.expr(Expr::cust("kernels.*"));
+        },
+        conditions,
+        default_order: vec![
+            (last_updated(), Order::Desc),
+            (k("cluster_idx"), Order::Asc),
+        ],
+    };
+    let page = fetch_page(db, query, page).await?;
+    let rows = page
+        .rows
+        .iter()
+        .map(|r| kernels::Model::from_query_result(r, ""))
+        .collect::<Result<_, _>>()?;
+    Ok((rows, page.total_count))
+}
+
+/// The containers of each session, in cluster order; one statement.
+pub async fn containers_of(
+    db: &DatabaseConnection,
+    session_ids: &[Uuid],
+) -> Result<HashMap<Uuid, Vec<kernels::Model>>> {
+    let rows = kernels::Entity::find()
+        .filter(kernels::Column::SessionId.is_in(session_ids.iter().copied()))
+        .order_by_asc(kernels::Column::ClusterIdx)
+        .order_by_asc(kernels::Column::Id)
+        .all(db)
+        .await?;
+    let mut by_session: HashMap<Uuid, Vec<kernels::Model>> = HashMap::new();
+    for row in rows {
+        by_session.entry(row.session_id).or_default().push(row);
+    }
+    Ok(by_session)
+}
+
+/// The sessions each session depends on; one statement.
+pub async fn dependencies_of(
+    db: &DatabaseConnection,
+    session_ids: &[Uuid],
+) -> Result<HashMap<Uuid, Vec<SessionRow>>> {
+    let deps = session_dependencies::Entity::find()
+        .filter(session_dependencies::Column::SessionId.is_in(session_ids.iter().copied()))
+        .all(db)
+        .await?;
+    if deps.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let targets = Query::select()
+        .column(session_dependencies::Column::DependsOn)
+        .from(session_dependencies::Entity)
+        .and_where(
+            Expr::col(session_dependencies::Column::SessionId).is_in(session_ids.iter().copied()),
+        )
+        .to_owned();
+    let sessions = select_sessions(db, vec![k("session_id").in_subquery(targets)]).await?;
+    let by_id: HashMap<Uuid, SessionRow> = sessions
+        .into_iter()
+        .map(|s| (s.kernel.session_id, s))
+        .collect();
+    let mut result: HashMap<Uuid, Vec<SessionRow>> = HashMap::new();
+    for dep in deps {
+        if let Some(s) = by_id.get(&dep.depends_on) {
+            result.entry(dep.session_id).or_default().push(s.clone());
+        }
+    }
+    Ok(result)
+}
+
+/// The sessions of each keypair, optionally only in `statuses`; one statement.
+pub async fn of_keypairs(
+    db: &DatabaseConnection,
+    access_keys: &[String],
+    statuses: Option<Vec<KernelStatus>>,
+) -> Result<HashMap<String, Vec<SessionRow>>> {
+    let mut conditions = vec![k("access_key").is_in(access_keys.iter().cloned())];
+    if let Some(statuses) = statuses {
+        conditions.push(status_in(statuses));
+    }
+    let mut by_key: HashMap<String, Vec<SessionRow>> = HashMap::new();
+    for s in select_sessions(db, conditions).await? {
+        if let Some(ak) = s.kernel.access_key.clone() {
+            by_key.entry(ak).or_default().push(s);
+        }
+    }
+    Ok(by_key)
+}
