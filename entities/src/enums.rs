@@ -248,8 +248,8 @@ pub enum VFolderUsageMode {
 }
 
 /// `kernels.cluster_mode` (a `varchar(16)` column): how the kernels of a session are spread.
-/// Rows hold the Python enum's values (`single-node`), although the column's server default is
-/// the name `SINGLE_NODE`; every writer sets the column explicitly.
+/// Rows hold the Python enum's values (`single-node`), or the name `SINGLE_NODE` where the
+/// column's server default filled it.
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize,
 )]
@@ -260,4 +260,16 @@ pub enum ClusterMode {
     SingleNode,
     #[sea_orm(string_value = "multi-node")]
     MultiNode,
+}
+
+impl ClusterMode {
+    /// Reads a stored `kernels.cluster_mode`: the value (`single-node`) or the name
+    /// (`SINGLE_NODE`, the column's server default).
+    pub fn from_stored(stored: &str) -> Option<ClusterMode> {
+        match stored {
+            "single-node" | "SINGLE_NODE" => Some(ClusterMode::SingleNode),
+            "multi-node" | "MULTI_NODE" => Some(ClusterMode::MultiNode),
+            _ => None,
+        }
+    }
 }

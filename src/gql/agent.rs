@@ -10,7 +10,7 @@ use sea_orm::ActiveEnum;
 
 use super::error::to_gql;
 use super::items::{clamp_count, Items};
-use super::loaders::{load, ContainersOfAgent, LiveStat};
+use super::loaders::{load, prime, ContainersOfAgent, LiveStat};
 use super::scalars::{DateTime, JsonString};
 use super::session::ComputeContainer;
 use crate::services::Error;
@@ -180,7 +180,14 @@ impl AgentList {
 
 #[Object(rename_fields = "snake_case")]
 impl AgentList {
-    pub async fn items(&self, _ctx: &Context<'_>) -> Result<Items<Agent>> {
+    pub async fn items(&self, ctx: &Context<'_>) -> Result<Items<Agent>> {
+        let stats = ["live_stat", "cpu_cur_pct", "mem_cur_bytes"];
+        prime(
+            ctx,
+            &stats,
+            self.items.iter().map(|a| LiveStat(a.0.id.clone())),
+        )
+        .await;
         Ok(Items(self.items.clone()))
     }
     pub async fn total_count(&self, _ctx: &Context<'_>) -> Result<i32> {

@@ -7,7 +7,7 @@ use entities::keypairs;
 use uuid::Uuid;
 
 use super::items::{clamp_count, Items};
-use super::loaders::{load, InfoOfUser, NumQueries, SessionsOfKeypair, VFoldersOfUser};
+use super::loaders::{load, prime, InfoOfUser, NumQueries, SessionsOfKeypair, VFoldersOfUser};
 use super::scalars::DateTime;
 use super::session::ComputeSession;
 use super::user::UserInfo;
@@ -132,7 +132,16 @@ impl KeyPairList {
 
 #[Object(rename_fields = "snake_case")]
 impl KeyPairList {
-    pub async fn items(&self, _ctx: &Context<'_>) -> Result<Items<KeyPair>> {
+    pub async fn items(&self, ctx: &Context<'_>) -> Result<Items<KeyPair>> {
+        let rows = || self.items.iter().map(|k| &k.row);
+        prime(
+            ctx,
+            &["num_queries"],
+            rows().map(|k| NumQueries(k.access_key.clone())),
+        )
+        .await;
+        prime(ctx, &["user_info"], rows().map(|k| InfoOfUser(k.user))).await;
+        prime(ctx, &["vfolders"], rows().map(|k| VFoldersOfUser(k.user))).await;
         Ok(Items(self.items.clone()))
     }
     pub async fn total_count(&self, _ctx: &Context<'_>) -> Result<i32> {

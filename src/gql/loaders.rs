@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::hash::Hash;
 use std::sync::Arc;
 
-use async_graphql::dataloader::{DataLoader, Loader};
+use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use async_graphql::{Context, Request};
 use entities::{kernels, vfolders};
 use redis::aio::ConnectionManager;
@@ -25,13 +25,34 @@ pub struct Batch {
     redis_stat: ConnectionManager,
 }
 
+type RequestLoader = DataLoader<Batch, HashMapCache>;
+
 /// Adds the request's loader (its cache lives as long as the request).
 pub fn register(request: Request, state: &AppState, _caller: &Identity) -> Request {
     let batch = Batch {
         db: state.db.clone(),
         redis_stat: state.redis_stat.clone(),
     };
-    request.data(DataLoader::new(batch, tokio::spawn))
+    request.data(RequestLoader::with_cache(
+        batch,
+        tokio::spawn,
+        HashMapCache::default(),
+    ))
+}
+
+/// Loads the keys of a whole page at once when the document selects `field` of its items, so
+/// that the items' own loads hit the cache. Without this, items resolved after the loader's
+/// batching delay would start a second batch.
+pub async fn prime<K, V>(ctx: &Context<'_>, fields: &[&str], keys: impl IntoIterator<Item = K>)
+where
+    K: Send + Sync + Hash + Eq + Clone + 'static,
+    Batch: Loader<K, Value = V, Error = Arc<Error>>,
+{
+    let look_ahead = ctx.look_ahead();
+    if fields.iter().any(|f| look_ahead.field(f).exists()) {
+        // An error here is reported by the items' own loads.
+        let _ = ctx.data_unchecked::<RequestLoader>().load_many(keys).await;
+    }
 }
 
 /// Loads one key with the request's loader; a missing entry is the type's empty value.
@@ -41,7 +62,7 @@ where
     Batch: Loader<K, Value = V, Error = Arc<Error>>,
     V: Default,
 {
-    let loader = ctx.data_unchecked::<DataLoader<Batch>>();
+    let loader = ctx.data_unchecked::<RequestLoader>();
     match loader.load_one(key).await {
         Ok(value) => Ok(value.unwrap_or_default()),
         Err(e) => Err(to_gql(&e)),

@@ -78,5 +78,36 @@ impl RequestContext {
 pub async fn execute(state: AppState, identity: Identity, request: Request) -> Response {
     let request =
         loaders::register(request, &state, &identity).data(RequestContext { state, identity });
-    schema().execute(request).await
+    let mut response = schema().execute(request).await;
+    null_failed_fields(&mut response);
+    response
+}
+
+/// A field whose resolver failed is `null` in `data`, beside its error (as graphene answered;
+/// the engine leaves such fields out).
+fn null_failed_fields(response: &mut Response) {
+    use async_graphql::{Name, PathSegment, Value};
+    if response.errors.iter().all(|e| e.path.is_empty()) {
+        return;
+    }
+    if matches!(response.data, Value::Null) {
+        response.data = Value::Object(Default::default());
+    }
+    for error in &response.errors {
+        let mut node = &mut response.data;
+        for (i, segment) in error.path.iter().enumerate() {
+            let last = i + 1 == error.path.len();
+            node = match (node, segment) {
+                (Value::Object(map), PathSegment::Field(name)) => {
+                    let entry = map.entry(Name::new(name)).or_insert(Value::Null);
+                    if last || matches!(entry, Value::Null) {
+                        break;
+                    }
+                    entry
+                }
+                (Value::List(items), PathSegment::Index(i)) if *i < items.len() => &mut items[*i],
+                _ => break,
+            };
+        }
+    }
 }

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use async_graphql::{Context, Object, Result, ID};
-use entities::enums::KernelStatus;
+use entities::enums::{ClusterMode, KernelStatus};
 use entities::resource_slot::SlotAmount;
 use entities::{kernels, ResourceSlot};
 use rust_decimal::prelude::ToPrimitive;
@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use super::agent::stat_number;
 use super::items::{clamp_count, Items};
-use super::loaders::{load, ContainersOfSession, DependenciesOfSession, LiveStat};
+use super::loaders::{load, prime, ContainersOfSession, DependenciesOfSession, LiveStat};
 use super::scalars::{BigInt, DateTime, JsonString};
 use super::RequestContext;
 use crate::services::sessions::SessionRow;
@@ -70,7 +70,8 @@ impl ComputeSession {
         None
     }
     async fn cluster_mode(&self) -> Option<String> {
-        Some(self.k().cluster_mode.to_value())
+        let stored = &self.k().cluster_mode;
+        Some(ClusterMode::from_stored(stored).map_or_else(|| stored.clone(), |m| m.to_value()))
     }
     async fn cluster_size(&self) -> Option<i32> {
         Some(self.k().cluster_size)
@@ -286,7 +287,15 @@ impl ComputeSessionList {
 
 #[Object(rename_fields = "snake_case")]
 impl ComputeSessionList {
-    pub async fn items(&self, _ctx: &Context<'_>) -> Result<Items<ComputeSession>> {
+    pub async fn items(&self, ctx: &Context<'_>) -> Result<Items<ComputeSession>> {
+        let ids = || self.items.iter().map(|s| s.k().session_id);
+        prime(
+            ctx,
+            &["containers", "occupied_slots"],
+            ids().map(ContainersOfSession),
+        )
+        .await;
+        prime(ctx, &["dependencies"], ids().map(DependenciesOfSession)).await;
         Ok(Items(self.items.clone()))
     }
     pub async fn total_count(&self, _ctx: &Context<'_>) -> Result<i32> {

@@ -9,7 +9,7 @@ use sea_orm::ActiveEnum;
 use uuid::Uuid;
 
 use super::items::{clamp_count, Items};
-use super::loaders::{load, GroupsOfUser};
+use super::loaders::{load, prime, GroupsOfUser};
 use super::scalars::DateTime;
 
 #[derive(Clone)]
@@ -111,7 +111,13 @@ impl UserList {
 
 #[Object(rename_fields = "snake_case")]
 impl UserList {
-    pub async fn items(&self, _ctx: &Context<'_>) -> Result<Items<User>> {
+    pub async fn items(&self, ctx: &Context<'_>) -> Result<Items<User>> {
+        prime(
+            ctx,
+            &["groups"],
+            self.items.iter().map(|u| GroupsOfUser(u.0.uuid)),
+        )
+        .await;
         Ok(Items(self.items.clone()))
     }
     pub async fn total_count(&self, _ctx: &Context<'_>) -> Result<i32> {

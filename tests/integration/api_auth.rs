@@ -1,108 +1,9 @@
 //! `/auth` over HTTP with signed requests, and 21.03's error bodies.
 
-use std::sync::Arc;
-
-use bai_manager::auth::signature::{parse_date, SignedParts};
 use reqwest::{Method, StatusCode};
-use serde_json::{json, Value};
+use serde_json::json;
 
-use crate::helpers::{TestDb, TestEtcd};
-
-const ADMIN_AK: &str = "AKIAIOSFODNN7EXAMPLE";
-const ADMIN_SK: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
-
-struct Api {
-    base: String,
-    host: String,
-    client: reqwest::Client,
-    _db: TestDb,
-    _etcd: TestEtcd,
-}
-
-async fn spawn_api() -> Api {
-    let db = TestDb::with_example_keypairs().await;
-    let etcd = TestEtcd::new().await;
-    let config = crate::helpers::test_config(&db.name, &etcd.namespace);
-    let (state, _publish) = bai_manager::server::connect(Arc::new(config))
-        .await
-        .unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let host = listener.local_addr().unwrap().to_string();
-    tokio::spawn(async move { axum::serve(listener, bai_manager::api::router(state)).await });
-    Api {
-        base: format!("http://{host}"),
-        host,
-        client: reqwest::Client::new(),
-        _db: db,
-        _etcd: etcd,
-    }
-}
-
-impl Api {
-    /// Sends a request signed with the admin keypair, as the 21.03 client signs it.
-    async fn signed(
-        &self,
-        method: Method,
-        path: &str,
-        body: Option<Value>,
-        secret: &str,
-    ) -> (StatusCode, String, Value) {
-        read(self.send_signed(method, path, body, ADMIN_AK, secret).await).await
-    }
-
-    async fn send_signed(
-        &self,
-        method: Method,
-        path: &str,
-        body: Option<Value>,
-        access_key: &str,
-        secret: &str,
-    ) -> reqwest::Response {
-        let raw_date = chrono::Utc::now().to_rfc3339();
-        let content_type = if body.is_some() {
-            "application/json"
-        } else {
-            "application/octet-stream"
-        };
-        let parts = SignedParts {
-            method: method.as_str(),
-            path_and_query: path,
-            raw_date: &raw_date,
-            date: parse_date(&raw_date).unwrap(),
-            host: &self.host,
-            content_type,
-            api_version: "v6.20210815",
-            legacy_version_header: false,
-            body: b"",
-        };
-        let signature = parts.signature("HMAC-SHA256", secret).unwrap();
-        let mut request = self
-            .client
-            .request(method, format!("{}{path}", self.base))
-            .header("X-BackendAI-Date", &raw_date)
-            .header("X-BackendAI-Version", "v6.20210815")
-            .header(
-                "Authorization",
-                format!("BackendAI signMethod=HMAC-SHA256, credential={access_key}:{signature}"),
-            );
-        if let Some(body) = body {
-            request = request
-                .header("Content-Type", content_type)
-                .body(body.to_string());
-        }
-        request.send().await.unwrap()
-    }
-}
-
-async fn read(resp: reqwest::Response) -> (StatusCode, String, Value) {
-    let status = resp.status();
-    let content_type = resp
-        .headers()
-        .get("content-type")
-        .map(|v| v.to_str().unwrap().to_owned())
-        .unwrap_or_default();
-    (status, content_type, resp.json().await.unwrap())
-}
+use crate::http::{read, spawn_api, ADMIN_SK};
 
 #[tokio::test]
 async fn auth_test_answers_signed_requests() {
@@ -240,7 +141,7 @@ async fn requests_are_counted_and_rate_limited_per_keypair() {
 
     // With a limit of 2, the third request in the window is refused.
     use sea_orm::ConnectionTrait;
-    api._db
+    api.db
         .conn
         .execute_unprepared(
             "UPDATE keypairs SET rate_limit = 2 WHERE access_key = 'AKIANAMONITOREXAMPLE'",

@@ -1,0 +1,344 @@
+//! The GraphQL API over HTTP, as the 21.03 clients call it: both endpoints, scoping per role,
+//! the paginated lists with filter and order, legacy variable quirks, and batching.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+use crate::http::{read, spawn_api_with, Api};
+
+const SEED: &str = include_str!("../data/gql-seed.sql");
+
+/// The callers of the authorization matrix: (name, access key, secret key).
+const SUPERADMIN: (&str, &str, &str) = (
+    "superadmin",
+    "AKIAIOSFODNN7EXAMPLE",
+    "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+);
+const DOMAIN_ADMIN: (&str, &str, &str) = (
+    "domain admin",
+    "AKIAHUKCHDEZGEXAMPLE",
+    "cWbsM_vBB4CzTW7JdORRMx8SjGI3-wEXAMPLEKEY",
+);
+const USER: (&str, &str, &str) = (
+    "user",
+    "AKIANABBDUSEREXAMPLE",
+    "C8qnIo29EZvXkPK_MXcuAakYTy4NYrxwmCEyNPlf",
+);
+const OTHER_ADMIN: (&str, &str, &str) = (
+    "other domain's admin",
+    "AKIAOTHERADMINEXAMPL",
+    "other-admin-secret-key",
+);
+
+impl Api {
+    async fn gql_as(
+        &self,
+        who: (&str, &str, &str),
+        path: &str,
+        body: Value,
+    ) -> (StatusCode, Value) {
+        let resp = self
+            .send_signed(Method::POST, path, Some(body), who.1, who.2)
+            .await;
+        let (status, _, body) = read(resp).await;
+        (status, body)
+    }
+
+    /// `/admin/gql` with `query`; returns the whole `{data, errors}` body.
+    async fn query(&self, who: (&str, &str, &str), query: &str) -> Value {
+        let (status, body) = self
+            .gql_as(who, "/admin/gql", json!({"query": query}))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body
+    }
+}
+
+async fn seeded() -> Api {
+    spawn_api_with(Some(SEED), |_| {}).await
+}
+
+fn error_message(body: &Value) -> Option<&str> {
+    body["errors"][0]["message"].as_str()
+}
+
+#[tokio::test]
+async fn legacy_endpoint_returns_bare_data_or_an_http_error() {
+    let api = seeded().await;
+    let (status, body) = api
+        .gql_as(
+            SUPERADMIN,
+            "/admin/graphql",
+            json!({"query": "{ agent(agent_id: \"i-test-1\") { id status cpu_slots mem_slots } }"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        body,
+        json!({"agent": {"id": "i-test-1", "status": "ALIVE", "cpu_slots": 8.0, "mem_slots": 16384}})
+    );
+
+    let (status, body) = api
+        .gql_as(
+            USER,
+            "/admin/graphql",
+            json!({"query": "{ agent_list(limit: 10, offset: 0) { total_count } }"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["type"], "https://api.backend.ai/probs/graphql-error");
+    assert_eq!(body["title"], "GraphQL-generated error.");
+    assert_eq!(
+        body["data"][0]["message"],
+        "Forbidden operation. (superadmin privilege required)"
+    );
+
+    // The standard endpoint answers 200 with the error beside the (null) data.
+    let body = api
+        .query(USER, "{ agent_list(limit: 10, offset: 0) { total_count } }")
+        .await;
+    assert_eq!(body["data"], json!({"agent_list": null}), "{body}");
+    assert_eq!(
+        error_message(&body),
+        Some("Forbidden operation. (superadmin privilege required)")
+    );
+}
+
+#[tokio::test]
+async fn requests_without_credentials_or_with_bad_bodies_are_refused() {
+    let api = seeded().await;
+    let resp = api
+        .client
+        .post(format!("{}/admin/gql", api.base))
+        .json(&json!({"query": "{ domains { name } }"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::BAD_REQUEST); // no date: 21.03's first check
+    for (body, why) in [
+        (json!({"variables": {}}), "query: is required"),
+        (json!({"query": 5}), "query: value is not a string"),
+        (
+            json!({"query": "{ __typename }", "variables": [1]}),
+            "variables: value is not an object",
+        ),
+        (
+            json!({"query": "{ __typename }", "extra": 1}),
+            "extra: is not allowed",
+        ),
+    ] {
+        let (status, body) = api.gql_as(SUPERADMIN, "/admin/gql", body).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(
+            body["type"],
+            "https://api.backend.ai/probs/invalid-api-params"
+        );
+        assert_eq!(body["msg"], format!("Input validation error: {why}"));
+    }
+}
+
+/// Each query × caller: allowed (no error) or the 21.03 denial.
+#[tokio::test]
+async fn authorization_matrix_of_queries() {
+    let api = seeded().await;
+    let forbidden_superadmin = "Forbidden operation. (superadmin privilege required)";
+    let forbidden = "Forbidden operation.";
+    let insufficient = "Insufficient privilege.";
+    let cases: &[(&str, [Option<&str>; 4])] = &[
+        // [superadmin, domain admin, user, other domain's admin]
+        ("{ agents { id } }", [None, Some(forbidden_superadmin), Some(forbidden_superadmin), Some(forbidden_superadmin)]),
+        ("{ domains { name } }", [None, Some(forbidden_superadmin), Some(forbidden_superadmin), Some(forbidden_superadmin)]),
+        ("{ domain(name: \"default\") { name } }", [None, None, None, Some("Unknown URL path. (no such domain)")]),
+        ("{ users(domain_name: \"default\") { email } }", [None, None, Some(insufficient), Some(insufficient)]),
+        ("{ user_list(limit: 5, offset: 0) { total_count } }", [None, None, Some(insufficient), None]),
+        ("{ user(email: \"admin@lablup.com\") { email } }", [None, None, Some(forbidden), None]),
+        ("{ keypair(access_key: \"AKIAIOSFODNN7EXAMPLE\") { access_key } }", [None, None, Some(forbidden), None]),
+        ("{ keypair_list(limit: 5, offset: 0, domain_name: \"default\") { total_count } }", [None, None, None, Some(forbidden)]),
+        ("{ keypair_list(limit: 5, offset: 0, email: \"admin@lablup.com\") { total_count } }", [None, None, Some(forbidden), None]),
+        ("{ groups(domain_name: \"default\") { name } }", [None, None, None, Some(insufficient)]),
+        ("{ scaling_groups { name } }", [None, Some(forbidden_superadmin), Some(forbidden_superadmin), Some(forbidden_superadmin)]),
+        ("{ compute_session_list(limit: 5, offset: 0, domain_name: \"default\") { total_count } }", [None, None, None, Some(forbidden)]),
+        ("{ compute_session_list(limit: 5, offset: 0, access_key: \"AKIAIOSFODNN7EXAMPLE\") { total_count } }", [None, None, Some(forbidden), None]),
+        ("{ resource_presets { name } }", [None, None, None, None]),
+        ("{ keypair_resource_policies { name } }", [None, None, None, None]),
+        ("{ vfolder_list(limit: 5, offset: 0) { total_count } }", [None, None, None, None]),
+    ];
+    for (query, expected) in cases {
+        for (who, want) in [SUPERADMIN, DOMAIN_ADMIN, USER, OTHER_ADMIN]
+            .into_iter()
+            .zip(expected)
+        {
+            let body = api.query(who, query).await;
+            assert_eq!(error_message(&body), *want, "{query} as {}: {body}", who.0);
+        }
+    }
+}
+
+#[tokio::test]
+async fn sessions_are_scoped_filtered_ordered_and_paged() {
+    let api = seeded().await;
+    let list = |filter: &str, order: &str| {
+        format!(
+            "{{ compute_session_list(limit: 3, offset: 0, filter: {filter:?}, order: {order:?}) \
+             {{ total_count items {{ name status user_email group_name cluster_mode \
+             occupied_slots containers {{ cluster_role agent }} }} }} }}"
+        )
+    };
+    // The superadmin sees all 127 sessions, 63 of them running.
+    let body = api.query(SUPERADMIN, &list("", "")).await;
+    assert_eq!(body["data"]["compute_session_list"]["total_count"], 127);
+    let body = api
+        .query(SUPERADMIN, &list("status == \"RUNNING\"", "-created_at"))
+        .await;
+    let page = &body["data"]["compute_session_list"];
+    assert_eq!(page["total_count"], 62 + 1, "{body}");
+    assert_eq!(page["items"][0]["name"], "user-sess-120");
+    assert_eq!(page["items"][0]["user_email"], "user@lablup.com");
+    assert_eq!(page["items"][0]["group_name"], "default");
+    assert_eq!(page["items"][0]["cluster_mode"], "single-node");
+    assert_eq!(
+        page["items"][0]["occupied_slots"],
+        "{\"cpu\": \"1\", \"mem\": \"1073741824\"}"
+    );
+    assert_eq!(
+        page["items"][0]["containers"],
+        json!([{"cluster_role": "main", "agent": "i-test-1"}])
+    );
+    // A user sees only their own sessions, a domain admin the domain's.
+    let body = api
+        .query(USER, &list("name ilike \"%sess-1%\"", "name"))
+        .await;
+    let page = &body["data"]["compute_session_list"];
+    assert_eq!(page["total_count"], 32, "{body}"); // 1, 10-19, 100-119
+    assert_eq!(page["items"][0]["name"], "user-sess-1");
+    let body = api.query(DOMAIN_ADMIN, &list("", "")).await;
+    assert_eq!(body["data"]["compute_session_list"]["total_count"], 125);
+    let body = api.query(OTHER_ADMIN, &list("", "")).await;
+    assert_eq!(body["data"]["compute_session_list"]["total_count"], 2);
+    // Bad filters name what is wrong.
+    let body = api.query(SUPERADMIN, &list("colour == \"red\"", "")).await;
+    let msg = error_message(&body).unwrap();
+    assert!(
+        msg.starts_with("Missing or invalid API parameters. (unknown field \"colour\""),
+        "{msg}"
+    );
+    // The status argument takes comma-separated names.
+    let body = api
+        .query(
+            SUPERADMIN,
+            "{ compute_session_list(limit: 1, offset: 0, status: \"RUNNING,TERMINATED\") { total_count } }",
+        )
+        .await;
+    assert_eq!(body["data"]["compute_session_list"]["total_count"], 127);
+}
+
+#[tokio::test]
+async fn user_and_agent_lists_with_filter_and_order() {
+    let api = seeded().await;
+    let body = api
+        .query(
+            SUPERADMIN,
+            "{ user_list(limit: 10, offset: 0, filter: \"role == \\\"admin\\\"\", order: \"email\") \
+             { total_count items { email role domain_name is_active groups { name } } } }",
+        )
+        .await;
+    assert_eq!(
+        body["data"]["user_list"],
+        json!({"total_count": 2, "items": [
+            {"email": "domain-admin@lablup.com", "role": "admin", "domain_name": "default", "is_active": true,
+             "groups": [{"name": "default"}]},
+            {"email": "other-admin@lablup.com", "role": "admin", "domain_name": "other", "is_active": true,
+             "groups": [{"name": "other-group"}]},
+        ]}),
+        "{body}"
+    );
+    let body = api
+        .query(
+            SUPERADMIN,
+            "{ agent_list(limit: 2, offset: 1, filter: \"status == \\\"ALIVE\\\" | status == \\\"LOST\\\"\", \
+             order: \"-id\") { total_count items { id used_cpu_slots gpu_slots live_stat cpu_cur_pct } } }",
+        )
+        .await;
+    assert_eq!(
+        body["data"]["agent_list"],
+        json!({"total_count": 3, "items": [
+            {"id": "i-test-2", "used_cpu_slots": 2.0, "gpu_slots": 2.0, "live_stat": null, "cpu_cur_pct": 0.0},
+            {"id": "i-test-1", "used_cpu_slots": 2.0, "gpu_slots": 2.0, "live_stat": null, "cpu_cur_pct": 0.0},
+        ]}),
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn legacy_variables_are_accepted() {
+    let api = seeded().await;
+    let (status, body) = api
+        .gql_as(
+            SUPERADMIN,
+            "/admin/gql",
+            json!({
+                "query": "query($limit: Int!, $offset: Int!) { user_list(limit: $limit, offset: $offset) { total_count items { email } } }",
+                "variables": {"limit": "2", "offset": 0, "undeclared": "ignored"},
+                "operationName": null,
+            }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["data"]["user_list"]["total_count"], 5, "{body}");
+    assert_eq!(
+        body["data"]["user_list"]["items"].as_array().unwrap().len(),
+        2
+    );
+    // Over-large pages are refused with the bound.
+    let body = api
+        .query(
+            SUPERADMIN,
+            "{ user_list(limit: 100000, offset: 0) { total_count } }",
+        )
+        .await;
+    assert_eq!(
+        error_message(&body),
+        Some("Missing or invalid API parameters. (limit must be between 0 and 10000, not 100000)")
+    );
+}
+
+/// A page of 10 and a page of 100 sessions with their containers (and of users with their
+/// groups) cost the same number of SQL statements.
+#[tokio::test]
+async fn nested_reads_are_batched() {
+    let statements = Arc::new(AtomicUsize::new(0));
+    let counter = statements.clone();
+    let api = spawn_api_with(Some(SEED), move |state| {
+        state.db.set_metric_callback(move |_| {
+            counter.fetch_add(1, Ordering::SeqCst);
+        });
+    })
+    .await;
+    let mut counts = Vec::new();
+    for (limit, query) in [
+        (10, "compute_session_list(limit: $n, offset: 0) { items { name containers { id } occupied_slots } }"),
+        (100, "compute_session_list(limit: $n, offset: 0) { items { name containers { id } occupied_slots } }"),
+        (10, "keypair_list(limit: $n, offset: 0) { items { access_key num_queries user_info { email } } }"),
+        (100, "keypair_list(limit: $n, offset: 0) { items { access_key num_queries user_info { email } } }"),
+    ] {
+        // The first request of a caller also authenticates; count only the query's statements.
+        let before = statements.load(Ordering::SeqCst);
+        let (status, body) = api
+            .gql_as(
+                SUPERADMIN,
+                "/admin/gql",
+                json!({"query": format!("query($n: Int!) {{ {query} }}"), "variables": {"n": limit}}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(body.get("errors").is_none(), "{body}");
+        counts.push(statements.load(Ordering::SeqCst) - before);
+    }
+    // Authentication (keypair, policy) + count + page + one batched read of the nested rows.
+    assert_eq!(counts[0], counts[1], "{counts:?}");
+    assert_eq!(counts[2], counts[3], "{counts:?}");
+    assert!(counts[1] <= 5, "{counts:?}");
+}

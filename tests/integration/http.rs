@@ -1,0 +1,121 @@
+//! A manager served on a loopback port for black-box HTTP tests, and requests signed as the
+//! 21.03 client signs them.
+
+use std::sync::Arc;
+
+use bai_manager::auth::signature::{parse_date, SignedParts};
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+
+use crate::helpers::{TestDb, TestEtcd};
+
+pub const ADMIN_AK: &str = "AKIAIOSFODNN7EXAMPLE";
+pub const ADMIN_SK: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
+
+pub struct Api {
+    pub base: String,
+    pub host: String,
+    pub client: reqwest::Client,
+    pub db: TestDb,
+    _etcd: TestEtcd,
+}
+
+pub async fn spawn_api() -> Api {
+    spawn_api_with(None, |_| {}).await
+}
+
+/// A manager over the example keypairs plus `seed_sql`; `adjust` may change its state (e.g. to
+/// observe the statements it runs).
+pub async fn spawn_api_with(
+    seed_sql: Option<&str>,
+    adjust: impl FnOnce(&mut bai_manager::AppState),
+) -> Api {
+    let db = TestDb::with_example_keypairs().await;
+    if let Some(sql) = seed_sql {
+        sea_orm::ConnectionTrait::execute_unprepared(&db.conn, sql)
+            .await
+            .unwrap();
+    }
+    let etcd = TestEtcd::new().await;
+    let config = crate::helpers::test_config(&db.name, &etcd.namespace);
+    let (mut state, _publish) = bai_manager::server::connect(Arc::new(config))
+        .await
+        .unwrap();
+    adjust(&mut state);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let host = listener.local_addr().unwrap().to_string();
+    tokio::spawn(async move { axum::serve(listener, bai_manager::api::router(state)).await });
+    Api {
+        base: format!("http://{host}"),
+        host,
+        client: reqwest::Client::new(),
+        db,
+        _etcd: etcd,
+    }
+}
+
+impl Api {
+    /// Sends a request signed with the admin keypair, as the 21.03 client signs it.
+    pub async fn signed(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+        secret: &str,
+    ) -> (StatusCode, String, Value) {
+        read(self.send_signed(method, path, body, ADMIN_AK, secret).await).await
+    }
+
+    pub async fn send_signed(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+        access_key: &str,
+        secret: &str,
+    ) -> reqwest::Response {
+        let raw_date = chrono::Utc::now().to_rfc3339();
+        let content_type = if body.is_some() {
+            "application/json"
+        } else {
+            "application/octet-stream"
+        };
+        let parts = SignedParts {
+            method: method.as_str(),
+            path_and_query: path,
+            raw_date: &raw_date,
+            date: parse_date(&raw_date).unwrap(),
+            host: &self.host,
+            content_type,
+            api_version: "v6.20210815",
+            legacy_version_header: false,
+            body: b"",
+        };
+        let signature = parts.signature("HMAC-SHA256", secret).unwrap();
+        let mut request = self
+            .client
+            .request(method, format!("{}{path}", self.base))
+            .header("X-BackendAI-Date", &raw_date)
+            .header("X-BackendAI-Version", "v6.20210815")
+            .header(
+                "Authorization",
+                format!("BackendAI signMethod=HMAC-SHA256, credential={access_key}:{signature}"),
+            );
+        if let Some(body) = body {
+            request = request
+                .header("Content-Type", content_type)
+                .body(body.to_string());
+        }
+        request.send().await.unwrap()
+    }
+}
+
+pub async fn read(resp: reqwest::Response) -> (StatusCode, String, Value) {
+    let status = resp.status();
+    let content_type = resp
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    (status, content_type, resp.json().await.unwrap())
+}
