@@ -93,13 +93,17 @@ pub async fn require_auth(
         body: &body,
     };
     let identity = authenticate_signed(&state.db, &auth, &parts, chrono::Utc::now()).await?;
-    rate_limit::count_query(&state.redis_stat, &identity.access_key).await?;
-    let standing = rate_limit::consume(
-        &state.redis_rate_limit,
-        &identity.access_key,
-        identity.rate_limit,
-    )
-    .await?;
+    // The counter and the limit live in different Redis databases: ask both at once.
+    let (counted, standing) = tokio::join!(
+        rate_limit::count_query(&state.redis_stat, &identity.access_key),
+        rate_limit::consume(
+            &state.redis_rate_limit,
+            &identity.access_key,
+            identity.rate_limit,
+        ),
+    );
+    counted?;
+    let standing = standing?;
     let mut request = request;
     request.extensions_mut().insert(identity);
     let mut response = next.run(request).await;

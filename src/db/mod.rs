@@ -79,3 +79,20 @@ pub fn sqlstate(err: &DbErr) -> Option<String> {
 pub fn is_retryable(err: &DbErr) -> bool {
     matches!(sqlstate(err).as_deref(), Some("40001" | "40P01"))
 }
+
+/// PostgreSQL's own message of a failed statement, with its detail line when it has one
+/// (`duplicate key value violates unique constraint "…"\nDETAIL:  Key (…)=(…) already exists.`).
+pub fn pg_message(err: &DbErr) -> Option<String> {
+    let (DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e))) = err
+    else {
+        return None;
+    };
+    let sea_orm::sqlx::Error::Database(db) = e.as_ref() else {
+        return None;
+    };
+    let pg = db.try_downcast_ref::<sea_orm::sqlx::postgres::PgDatabaseError>()?;
+    Some(match pg.detail() {
+        Some(detail) => format!("{}\nDETAIL:  {detail}", pg.message()),
+        None => pg.message().to_owned(),
+    })
+}

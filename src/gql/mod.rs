@@ -12,6 +12,7 @@ pub mod image;
 pub mod items;
 pub mod keypair;
 pub mod loaders;
+pub mod mutation;
 pub mod policy;
 pub mod query;
 pub mod scalars;
@@ -24,14 +25,15 @@ pub mod vfolder;
 
 use std::sync::LazyLock;
 
-use async_graphql::{EmptyMutation, EmptySubscription, Request, Response, Schema};
+use async_graphql::{EmptySubscription, Request, Response, Schema};
 
 use crate::services::auth::Identity;
 use crate::AppState;
 
+pub use mutation::Mutations;
 pub use query::Queries;
 
-pub type AdminSchema = Schema<Queries, EmptyMutation, EmptySubscription>;
+pub type AdminSchema = Schema<Queries, Mutations, EmptySubscription>;
 
 /// How deep a document may nest; 21.03's deepest sensible query (sessions → containers) is 4.
 pub const MAX_DEPTH: usize = 16;
@@ -39,7 +41,7 @@ pub const MAX_DEPTH: usize = 16;
 pub const MAX_COMPLEXITY: usize = 2_000;
 
 static SCHEMA: LazyLock<AdminSchema> = LazyLock::new(|| {
-    Schema::build(Queries, EmptyMutation, EmptySubscription)
+    Schema::build(Queries, Mutations, EmptySubscription)
         // No field returns the interfaces themselves; register them so that the schema lists
         // them and the types that implement them, as 21.03's does.
         .register_output_type::<items::Item>()

@@ -2,12 +2,13 @@
 
 use chrono::{DateTime, Utc};
 use entities::enums::{UserRole, UserStatus};
-use entities::{keypair_resource_policies, keypairs, users};
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
+use entities::keypair_resource_policies;
+use sea_orm::{
+    ActiveEnum, ConnectionTrait, DatabaseConnection, DbBackend, FromQueryResult, Statement,
+};
 
 use super::error::{Error, Result};
 use crate::auth::signature::{date_is_fresh, AuthError, AuthHeader, SignedParts};
-use crate::db;
 
 /// The caller of a request, as every rule downstream needs it.
 #[derive(Debug, Clone)]
@@ -49,48 +50,48 @@ pub async fn authenticate_signed(
     Ok(identity)
 }
 
-/// The active keypair `access_key` of an active user, with its secret key.
+/// The active keypair `access_key` of an active user, with its secret key. One statement and
+/// no transaction: this runs on every authenticated request.
 async fn active_keypair(conn: &DatabaseConnection, access_key: &str) -> Result<(Identity, String)> {
-    let access_key = access_key.to_owned();
-    db::read_only(conn, move |txn| {
-        Box::pin(async move {
-            let not_found = || Error::AuthFailed("Access key not found".into());
-            let (keypair, user) = keypairs::Entity::find_by_id(access_key.as_str())
-                .filter(keypairs::Column::IsActive.eq(true))
-                .find_also_related(users::Entity)
-                .one(txn)
-                .await?
-                .ok_or_else(not_found)?;
-            let user = user.ok_or_else(not_found)?;
-            if user.status != UserStatus::Active {
-                return Err(Error::AuthFailed(
-                    "The user of this keypair is not active".into(),
-                ));
-            }
-            let policy =
-                keypair_resource_policies::Entity::find_by_id(keypair.resource_policy.as_str())
-                    .one(txn)
-                    .await?
-                    .ok_or_else(|| {
-                        Error::Internal(format!(
-                            "keypair {access_key} names a missing resource policy"
-                        ))
-                    })?;
-            let secret_key = keypair.secret_key.clone().ok_or_else(not_found)?;
-            let role = user.role.unwrap_or(UserRole::User);
-            let identity = Identity {
-                access_key: keypair.access_key,
-                user_uuid: user.uuid,
-                email: user.email,
-                role,
-                domain_name: user.domain_name,
-                is_admin: keypair.is_admin.unwrap_or(false),
-                is_superadmin: role == UserRole::Superadmin,
-                rate_limit: keypair.rate_limit,
-                resource_policy: policy,
-            };
-            Ok((identity, secret_key))
-        })
-    })
-    .await
+    let not_found = || Error::AuthFailed("Access key not found".into());
+    let row = conn
+        .query_one_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT k.secret_key AS kp_secret_key, k.is_admin AS kp_is_admin, \
+                    k.rate_limit AS kp_rate_limit, u.uuid AS u_uuid, u.email AS u_email, \
+                    u.role::text AS u_role, u.status::text AS u_status, \
+                    u.domain_name AS u_domain_name, p.* \
+             FROM keypairs k \
+             JOIN users u ON u.uuid = k.user \
+             JOIN keypair_resource_policies p ON p.name = k.resource_policy \
+             WHERE k.access_key = $1 AND k.is_active",
+            [access_key.into()],
+        ))
+        .await?
+        .ok_or_else(not_found)?;
+    let status: String = row.try_get("", "u_status")?;
+    if status != UserStatus::Active.to_value() {
+        return Err(Error::AuthFailed(
+            "The user of this keypair is not active".into(),
+        ));
+    }
+    let role: Option<String> = row.try_get("", "u_role")?;
+    let role = role
+        .and_then(|r| UserRole::try_from_value(&r).ok())
+        .unwrap_or(UserRole::User);
+    let secret_key: Option<String> = row.try_get("", "kp_secret_key")?;
+    let identity = Identity {
+        access_key: access_key.to_owned(),
+        user_uuid: row.try_get("", "u_uuid")?,
+        email: row.try_get("", "u_email")?,
+        role,
+        domain_name: row.try_get("", "u_domain_name")?,
+        is_admin: row
+            .try_get::<Option<bool>>("", "kp_is_admin")?
+            .unwrap_or(false),
+        is_superadmin: role == UserRole::Superadmin,
+        rate_limit: row.try_get("", "kp_rate_limit")?,
+        resource_policy: keypair_resource_policies::Model::from_query_result(&row, "")?,
+    };
+    Ok((identity, secret_key.ok_or_else(not_found)?))
 }

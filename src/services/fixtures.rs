@@ -19,9 +19,6 @@ use serde_json::{Map, Value};
 use super::error::{Error, Result};
 use crate::db::{self, RetryPolicy};
 
-/// 21.03 hashes passwords with bcrypt at cost 12.
-const BCRYPT_COST: u32 = 12;
-
 /// Rows inserted and skipped (already present) per table, in load order.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LoadReport {
@@ -168,9 +165,8 @@ async fn prepare_row(
         match out.get("password") {
             Some(Value::String(pw)) if !looks_like_bcrypt(pw) => {
                 let pw = pw.clone();
-                let hashed = tokio::task::spawn_blocking(move || bcrypt::hash(pw, BCRYPT_COST))
+                let hashed = crate::keys::hash_password(pw)
                     .await
-                    .map_err(|e| Error::Internal(format!("password hashing task failed: {e}")))?
                     .map_err(|e| row_error(table, index, Some("password"), e))?;
                 out.insert("password".into(), Value::String(hashed));
             }

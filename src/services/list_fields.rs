@@ -19,6 +19,10 @@ pub struct ListFields {
     pub order: FieldSpec,
     /// `FROM …` with the joins the fields refer to.
     pub from: SelectStatement,
+    /// Where the joins of `from` never change which rows match (inner joins along non-null
+    /// foreign keys): the base table alone, and the names whose columns come from the joins.
+    /// Counting rows then skips the joins unless the filter names one of those.
+    pub count_from: Option<(SelectStatement, &'static [&'static str])>,
 }
 
 fn col(table: &str, column: &str) -> Expr {
@@ -124,6 +128,7 @@ pub fn agents() -> ListFields {
         filter,
         order,
         from: Query::select().from(Alias::new("agents")).to_owned(),
+        count_from: None,
     }
 }
 
@@ -171,6 +176,7 @@ pub fn users() -> ListFields {
         filter,
         order,
         from: Query::select().from(Alias::new("users")).to_owned(),
+        count_from: None,
     }
 }
 
@@ -226,6 +232,7 @@ pub fn keypairs() -> ListFields {
         filter,
         order,
         from,
+        count_from: None,
     }
 }
 
@@ -320,6 +327,10 @@ pub fn sessions(hide_agents: bool) -> ListFields {
         filter,
         order,
         from,
+        count_from: Some((
+            Query::select().from(Alias::new("kernels")).to_owned(),
+            &["group_name", "user_email"],
+        )),
     }
 }
 
@@ -360,6 +371,7 @@ pub fn containers(hide_agents: bool) -> ListFields {
         filter,
         order,
         from: Query::select().from(Alias::new("kernels")).to_owned(),
+        count_from: None,
     }
 }
 
@@ -427,5 +439,6 @@ pub fn vfolders() -> ListFields {
         filter,
         order,
         from,
+        count_from: None,
     }
 }

@@ -65,6 +65,19 @@ pub struct ListQuery {
     pub default_order: Vec<(Expr, Order)>,
 }
 
+/// The field names a filter refers to.
+fn field_names(expr: &queryfilter::Expr) -> Vec<String> {
+    match expr {
+        queryfilter::Expr::Not(inner) => field_names(inner),
+        queryfilter::Expr::Combine(_, left, right) => {
+            let mut names = field_names(left);
+            names.extend(field_names(right));
+            names
+        }
+        queryfilter::Expr::Compare { field, .. } => vec![field.clone()],
+    }
+}
+
 /// Reads one page of `query`: the rows and the total, in two statements run side by side.
 pub async fn fetch_page(
     conn: &DatabaseConnection,
@@ -79,9 +92,15 @@ pub async fn fetch_page(
             None => c,
         });
     }
-    if let Some(filter) = page.filter.as_deref().filter(|f| !f.trim().is_empty()) {
-        let ast = parse_filter(filter).map_err(|e| Error::InvalidInput(e.to_string()))?;
-        let compiled = compile_filter(&ast, &query.fields.filter)
+    let ast = page
+        .filter
+        .as_deref()
+        .filter(|f| !f.trim().is_empty())
+        .map(parse_filter)
+        .transpose()
+        .map_err(|e| Error::InvalidInput(e.to_string()))?;
+    if let Some(ast) = &ast {
+        let compiled = compile_filter(ast, &query.fields.filter)
             .map_err(|e| Error::InvalidInput(e.to_string()))?;
         condition = Some(match condition {
             Some(acc) => acc.and(compiled),
@@ -97,7 +116,13 @@ pub async fn fetch_page(
     // The default order still applies after the caller's, so that pages are stable.
     order.extend(query.default_order);
 
-    let mut count = query.fields.from.clone();
+    let filter_names = ast.as_ref().map(field_names).unwrap_or_default();
+    let mut count = match &query.fields.count_from {
+        Some((base, joined)) if !filter_names.iter().any(|n| joined.contains(&n.as_str())) => {
+            base.clone()
+        }
+        _ => query.fields.from.clone(),
+    };
     count.expr(Func::count(Expr::cust("*")));
     let mut items = query.fields.from;
     (query.columns)(&mut items);

@@ -46,7 +46,9 @@ pub async fn consume(
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as f64 / 1000.0)
         .unwrap_or_default();
-    let count: i64 = redis::Script::new(ROLLING_COUNT)
+    static SCRIPT: std::sync::LazyLock<redis::Script> =
+        std::sync::LazyLock::new(|| redis::Script::new(ROLLING_COUNT));
+    let count: i64 = SCRIPT
         .key(access_key)
         .arg(format!("{now:.3}"))
         .arg(WINDOW_SECS)

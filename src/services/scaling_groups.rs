@@ -1,15 +1,18 @@
-//! Scaling groups as the admin API reads them (superadmins only).
+//! Scaling groups and their associations: reads and mutations (superadmins only).
 
 use entities::{scaling_groups, sgroups_for_domains, sgroups_for_groups, sgroups_for_keypairs};
+use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait,
-    Select,
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, QueryTrait, Select, Set,
 };
 use uuid::Uuid;
 
 use super::auth::Identity;
+use super::mutation::{affected, Outcome};
 use super::scope::require_superadmin;
 use super::{Error, Result};
+use crate::db::{self, RetryPolicy};
 
 pub async fn get(
     db: &DatabaseConnection,
@@ -98,4 +101,191 @@ pub async fn for_keypair(
         .into_query();
     let q = scaling_groups::Entity::find().filter(scaling_groups::Column::Name.in_subquery(names));
     Ok(active(q, is_active).all(db).await?)
+}
+
+/// A scaling group's properties (`CreateScalingGroupInput` / `ModifyScalingGroupInput`).
+#[derive(Debug, Clone, Default)]
+pub struct ScalingGroupProps {
+    pub description: Option<String>,
+    pub is_active: Option<bool>,
+    pub driver: Option<String>,
+    pub driver_opts: Option<serde_json::Value>,
+    pub scheduler: Option<String>,
+    pub scheduler_opts: Option<serde_json::Value>,
+}
+
+/// `create_scaling_group` (superadmins).
+pub async fn create(
+    db: &DatabaseConnection,
+    caller: &Identity,
+    name: String,
+    props: ScalingGroupProps,
+) -> Result<Outcome<scaling_groups::Model>> {
+    require_superadmin(caller)?;
+    let required = |what: &str| Error::InvalidInput(format!("{what} is required"));
+    let row = scaling_groups::ActiveModel {
+        name: Set(name),
+        description: Set(Some(props.description.clone().unwrap_or_default())),
+        is_active: Set(Some(props.is_active.unwrap_or(true))),
+        created_at: Set(Some(chrono::Utc::now().into())),
+        driver: Set(props.driver.clone().ok_or_else(|| required("driver"))?),
+        driver_opts: Set(props
+            .driver_opts
+            .clone()
+            .unwrap_or_else(|| serde_json::json!({}))),
+        scheduler: Set(props
+            .scheduler
+            .clone()
+            .ok_or_else(|| required("scheduler"))?),
+        scheduler_opts: Set(props
+            .scheduler_opts
+            .clone()
+            .unwrap_or_else(|| serde_json::json!({}))),
+    };
+    let inserted = db::serializable(db, RetryPolicy::default(), move |txn| {
+        let row = row.clone();
+        Box::pin(async move { Ok::<_, Error>(row.insert(txn).await?) })
+    })
+    .await?;
+    Ok(Outcome::Done(inserted))
+}
+
+/// `modify_scaling_group` (superadmins).
+pub async fn modify(
+    db: &DatabaseConnection,
+    caller: &Identity,
+    name: String,
+    changes: ScalingGroupProps,
+) -> Result<Outcome<()>> {
+    use scaling_groups::Column as C;
+    require_superadmin(caller)?;
+    let mut sets: Vec<(C, Expr)> = Vec::new();
+    if let Some(v) = &changes.description {
+        sets.push((C::Description, Expr::value(v.clone())));
+    }
+    if let Some(v) = changes.is_active {
+        sets.push((C::IsActive, Expr::value(v)));
+    }
+    if let Some(v) = &changes.driver {
+        sets.push((C::Driver, Expr::value(v.clone())));
+    }
+    if let Some(v) = &changes.driver_opts {
+        sets.push((C::DriverOpts, Expr::value(v.clone())));
+    }
+    if let Some(v) = &changes.scheduler {
+        sets.push((C::Scheduler, Expr::value(v.clone())));
+    }
+    if let Some(v) = &changes.scheduler_opts {
+        sets.push((C::SchedulerOpts, Expr::value(v.clone())));
+    }
+    if sets.is_empty() {
+        return Ok(Outcome::Refused("nothing to update".into()));
+    }
+    let update = sets.into_iter().fold(
+        scaling_groups::Entity::update_many().filter(C::Name.eq(name)),
+        |u, (col, value)| u.col_expr(col, value),
+    );
+    affected(db, update).await
+}
+
+/// `delete_scaling_group` (superadmins); its associations go with it.
+pub async fn delete(
+    db: &DatabaseConnection,
+    caller: &Identity,
+    name: String,
+) -> Result<Outcome<()>> {
+    require_superadmin(caller)?;
+    affected(
+        db,
+        scaling_groups::Entity::delete_many().filter(scaling_groups::Column::Name.eq(name)),
+    )
+    .await
+}
+
+/// Whom a scaling group is associated with.
+#[derive(Debug, Clone)]
+pub enum Associate {
+    Domain(String),
+    Group(Uuid),
+    KeyPair(String),
+}
+
+/// `associate_scaling_group_with_*` (superadmins).
+pub async fn associate(
+    db: &DatabaseConnection,
+    caller: &Identity,
+    scaling_group: String,
+    with: Associate,
+) -> Result<Outcome<()>> {
+    require_superadmin(caller)?;
+    db::serializable(db, RetryPolicy::default(), move |txn| {
+        let (sg, with) = (scaling_group.clone(), with.clone());
+        Box::pin(async move {
+            match with {
+                Associate::Domain(domain) => {
+                    sgroups_for_domains::ActiveModel {
+                        scaling_group: Set(sg),
+                        domain: Set(domain),
+                    }
+                    .insert(txn)
+                    .await?;
+                }
+                Associate::Group(group) => {
+                    sgroups_for_groups::ActiveModel {
+                        scaling_group: Set(sg),
+                        group: Set(group),
+                    }
+                    .insert(txn)
+                    .await?;
+                }
+                Associate::KeyPair(access_key) => {
+                    sgroups_for_keypairs::ActiveModel {
+                        scaling_group: Set(sg),
+                        access_key: Set(access_key),
+                    }
+                    .insert(txn)
+                    .await?;
+                }
+            }
+            Ok::<_, Error>(Outcome::Done(()))
+        })
+    })
+    .await
+}
+
+/// `disassociate_scaling_group_with_*` (superadmins); without a scaling group, all of the
+/// target's (`disassociate_all_scaling_groups_with_*`).
+pub async fn disassociate(
+    db: &DatabaseConnection,
+    caller: &Identity,
+    scaling_group: Option<String>,
+    with: Associate,
+) -> Result<Outcome<()>> {
+    require_superadmin(caller)?;
+    match with {
+        Associate::Domain(domain) => {
+            let mut q = sgroups_for_domains::Entity::delete_many()
+                .filter(sgroups_for_domains::Column::Domain.eq(domain));
+            if let Some(sg) = scaling_group {
+                q = q.filter(sgroups_for_domains::Column::ScalingGroup.eq(sg));
+            }
+            affected(db, q).await
+        }
+        Associate::Group(group) => {
+            let mut q = sgroups_for_groups::Entity::delete_many()
+                .filter(sgroups_for_groups::Column::Group.eq(group));
+            if let Some(sg) = scaling_group {
+                q = q.filter(sgroups_for_groups::Column::ScalingGroup.eq(sg));
+            }
+            affected(db, q).await
+        }
+        Associate::KeyPair(access_key) => {
+            let mut q = sgroups_for_keypairs::Entity::delete_many()
+                .filter(sgroups_for_keypairs::Column::AccessKey.eq(access_key));
+            if let Some(sg) = scaling_group {
+                q = q.filter(sgroups_for_keypairs::Column::ScalingGroup.eq(sg));
+            }
+            affected(db, q).await
+        }
+    }
 }

@@ -21,6 +21,21 @@ use super::{list_fields, Error, Result};
 /// The role of a session's main kernel.
 pub const MAIN_ROLE: &str = "main";
 
+/// Kernel statuses that hold resources on an agent (21.03's
+/// `AGENT_RESOURCE_OCCUPYING_KERNEL_STATUSES`): all but pending, terminated and cancelled.
+pub const ACTIVE_STATUSES: &[KernelStatus] = &[
+    KernelStatus::Scheduled,
+    KernelStatus::Preparing,
+    KernelStatus::Building,
+    KernelStatus::Pulling,
+    KernelStatus::Running,
+    KernelStatus::Restarting,
+    KernelStatus::Resizing,
+    KernelStatus::Suspended,
+    KernelStatus::Terminating,
+    KernelStatus::Error,
+];
+
 /// A session: its main kernel with the names of its group and user.
 #[derive(Debug, Clone)]
 pub struct SessionRow {

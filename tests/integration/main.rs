@@ -10,6 +10,7 @@ mod entity_models;
 mod etcd;
 mod fixtures;
 mod gql_api;
+mod gql_mutations;
 mod gql_schema;
 mod helpers;
 mod http;
