@@ -37,4 +37,8 @@ pub struct AppState {
     pub redis_stat: ::redis::aio::ConnectionManager,
     /// Redis database 1 (rate limits).
     pub redis_rate_limit: ::redis::aio::ConnectionManager,
+    /// Redis database 3 (images installed on agents).
+    pub redis_image: ::redis::aio::ConnectionManager,
+    /// The hook plugins registered at start-up.
+    pub hooks: auth::hooks::Hooks,
 }

@@ -10,6 +10,8 @@ use crate::config::shared::RedisConfig;
 pub const STAT_DB: u8 = 0;
 /// Per-keypair request rate limiting.
 pub const RATE_LIMIT_DB: u8 = 1;
+/// Which agents have which images (a set of agent ids per canonical image reference).
+pub const IMAGE_DB: u8 = 3;
 
 fn url(config: &RedisConfig, db: u8) -> String {
     match &config.password {

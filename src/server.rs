@@ -105,6 +105,7 @@ pub async fn connect(
         tracing::warn!("no Docker registry is configured under config/docker/registry/ in etcd");
     }
     let redis_stat = crate::redis::connect(&shared.redis, crate::redis::STAT_DB).await?;
+    let redis_image = crate::redis::connect(&shared.redis, crate::redis::IMAGE_DB).await?;
     let redis_rate_limit =
         crate::redis::connect(&shared.redis, crate::redis::RATE_LIMIT_DB).await?;
     let (tx, rx) = watch::channel(Arc::new(shared));
@@ -115,8 +116,21 @@ pub async fn connect(
         shared: rx,
         redis_stat,
         redis_rate_limit,
+        redis_image,
+        hooks: crate::auth::hooks::Hooks::default(),
     };
     Ok((state, tx))
+}
+
+/// glibc gives every thread that contends for the allocator an arena of its own (up to eight per
+/// core), which grows the resident memory of a busy server by tens of MiB for no speed gain
+/// here; two are enough for a runtime of a few worker threads.
+pub fn limit_malloc_arenas() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only tunes the allocator; it is called before any worker thread starts.
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, 2);
+    }
 }
 
 /// Serves the API on `listener` until a shutdown signal arrives.

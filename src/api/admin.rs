@@ -1,7 +1,9 @@
 //! `/admin`: the GraphQL API. `POST /admin/gql` answers in the standard `{data, errors}` shape;
 //! `POST /admin/graphql` in 21.03's legacy shape (the bare `data`, or an HTTP error).
 
-use axum::extract::State;
+use std::collections::HashMap;
+
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
@@ -9,6 +11,7 @@ use axum::{Extension, Json, Router};
 use serde_json::{json, Map, Value};
 
 use super::error::ApiError;
+use super::params::{self, Checker};
 use crate::gql;
 use crate::services::auth::Identity;
 use crate::AppState;
@@ -20,46 +23,26 @@ struct GqlBody {
     operation_name: Option<String>,
 }
 
-fn parse_body(body: &[u8]) -> Result<GqlBody, ApiError> {
-    let Ok(Value::Object(mut fields)) = serde_json::from_slice::<Value>(body) else {
-        return Err(ApiError::invalid_api_params("Malformed body"));
+fn parse_body(query: &HashMap<String, String>, body: &[u8]) -> Result<GqlBody, ApiError> {
+    let mut p = Checker::new(params::read(query, body)?);
+    let gql = GqlBody {
+        query: p.string("query"),
+        variables: p.optional_object("variables"),
+        operation_name: p
+            .optional_string("operation_name")
+            .or_else(|| p.optional_string("operationName")),
     };
-    let invalid =
-        |why: String| ApiError::invalid_api_params(format!("Input validation error: {why}"));
-    let query = match fields.remove("query") {
-        Some(Value::String(q)) => q,
-        Some(_) => return Err(invalid("query: value is not a string".into())),
-        None => return Err(invalid("query: is required".into())),
-    };
-    let variables = match fields.remove("variables") {
-        None | Some(Value::Null) => None,
-        Some(v @ Value::Object(_)) => Some(v),
-        Some(_) => return Err(invalid("variables: value is not an object".into())),
-    };
-    let mut operation_name = None;
-    for key in ["operation_name", "operationName"] {
-        match fields.remove(key) {
-            None | Some(Value::Null) => {}
-            Some(Value::String(name)) => operation_name = Some(name),
-            Some(_) => return Err(invalid(format!("{key}: value is not a string"))),
-        }
-    }
-    if let Some(extra) = fields.keys().next() {
-        return Err(invalid(format!("{extra}: is not allowed")));
-    }
-    Ok(GqlBody {
-        query,
-        variables,
-        operation_name,
-    })
+    p.finish(false)?;
+    Ok(gql)
 }
 
 async fn run(
     state: AppState,
     identity: Identity,
+    query: &HashMap<String, String>,
     body: &[u8],
 ) -> Result<async_graphql::Response, ApiError> {
-    let body = parse_body(body)?;
+    let body = parse_body(query, body)?;
     let request = gql::variables::legacy_request(body.query, body.variables, body.operation_name);
     Ok(gql::execute(state, identity, request).await)
 }
@@ -68,9 +51,10 @@ async fn run(
 async fn gql_standard(
     State(state): State<AppState>,
     Extension(identity): Extension<Identity>,
+    Query(query): Query<HashMap<String, String>>,
     body: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
-    let response = run(state, identity, &body).await?;
+    let response = run(state, identity, &query, &body).await?;
     Ok(Json(response).into_response())
 }
 
@@ -78,9 +62,10 @@ async fn gql_standard(
 async fn gql_legacy(
     State(state): State<AppState>,
     Extension(identity): Extension<Identity>,
+    Query(query): Query<HashMap<String, String>>,
     body: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
-    let response = run(state, identity, &body).await?;
+    let response = run(state, identity, &query, &body).await?;
     if !response.errors.is_empty() {
         let errors = serde_json::to_value(&response.errors).unwrap_or_else(|_| json!([]));
         let body = json!({

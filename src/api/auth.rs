@@ -1,20 +1,28 @@
-//! `/auth`: 21.03's keypair-authenticated routes, and the middleware that authenticates
-//! requests to every route that requires it.
+//! `/auth`: logging in, signing up and out, passwords, SSH keypairs and roles; and the
+//! middleware that authenticates requests to every route that requires it (signatures, bearer
+//! tokens, or a `PRE_AUTH_MIDDLEWARE` plugin).
 
-use axum::body::Body;
+use std::collections::HashMap;
+
+use axum::body::{Body, Bytes};
 use axum::extract::{Query, Request, State};
-use axum::http::{HeaderMap, HeaderValue};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::Next;
-use axum::response::Response;
-use axum::routing::get;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
-use serde::Deserialize;
+use sea_orm::ActiveEnum;
 use serde_json::{json, Value};
 
 use super::error::ApiError;
+use super::params::{self, Checker};
+use crate::auth::hooks::Credentials;
 use crate::auth::signature::{media_type, parse_authorization, parse_date, SignedParts};
-use crate::services::auth::{authenticate_signed, Identity};
+use crate::auth::token;
+use crate::services::accounts::{self, PasswordChange};
+use crate::services::auth::{authenticate_access_key, authenticate_signed, Identity};
 use crate::services::rate_limit;
+use crate::services::Error;
 use crate::AppState;
 
 /// API versions before this one signed the body too.
@@ -34,7 +42,18 @@ pub async fn require_auth(
     next: Next,
 ) -> Result<Response, ApiError> {
     let headers = request.headers();
+    // A bearer token (from `/auth/authorize` with `type: "jwt"`) stands for its keypair.
+    if let Some(token) =
+        header_str(headers, "authorization").and_then(|a| a.strip_prefix("Bearer "))
+    {
+        let access_key =
+            crate::auth::token::verify(state.local.manager.secret.expose(), token.trim())
+                .map_err(ApiError::auth_failed)?;
+        let identity = authenticate_access_key(&state.db, &access_key).await?;
+        return admit(&state, identity, request, next).await;
+    }
     let raw_date = header_str(headers, "date")
+        .filter(|d| !d.is_empty())
         .or_else(|| header_str(headers, "x-backendai-date"))
         .or_else(|| header_str(headers, "x-sorna-date"))
         .map(str::to_owned);
@@ -42,6 +61,19 @@ pub async fn require_auth(
     let (Some(raw_date), Some(date)) = (raw_date, date) else {
         return Err(ApiError::invalid_auth_params("Date/time sync error"));
     };
+    if !state.hooks.is_empty() {
+        let path = request.uri().path().to_owned();
+        if let Some(access_key) = state
+            .hooks
+            .pre_auth_middleware(headers, &path)
+            .await
+            .map_err(Error::from)?
+        {
+            let identity = authenticate_access_key(&state.db, &access_key).await?;
+            return admit(&state, identity, request, next).await;
+        }
+    }
+    let headers = request.headers();
     let Some(authorization) = header_str(headers, "authorization") else {
         return Err(ApiError::auth_failed("Unauthorized access"));
     };
@@ -93,6 +125,16 @@ pub async fn require_auth(
         body: &body,
     };
     let identity = authenticate_signed(&state.db, &auth, &parts, chrono::Utc::now()).await?;
+    admit(&state, identity, request, next).await
+}
+
+/// Counts the request against the caller's keypair and runs the handler with its identity.
+async fn admit(
+    state: &AppState,
+    identity: Identity,
+    mut request: Request,
+    next: Next,
+) -> Result<Response, ApiError> {
     // The counter and the limit live in different Redis databases: ask both at once.
     let (counted, standing) = tokio::join!(
         rate_limit::count_query(&state.redis_stat, &identity.access_key),
@@ -104,7 +146,6 @@ pub async fn require_auth(
     );
     counted?;
     let standing = standing?;
-    let mut request = request;
     request.extensions_mut().insert(identity);
     let mut response = next.run(request).await;
     set_rate_limit_headers(response.headers_mut(), standing.limit, standing.remaining);
@@ -133,43 +174,174 @@ pub async fn anonymous_rate_limit_headers(mut response: Response) -> Response {
     response
 }
 
-#[derive(Deserialize)]
-struct EchoParams {
-    echo: Option<Value>,
-}
+type QueryParams = Query<HashMap<String, String>>;
 
 /// `GET|POST /auth[/test]`: confirms the credentials and echoes `echo` (21.03's `test`).
 async fn test(
     Extension(identity): Extension<Identity>,
-    Query(query): Query<std::collections::HashMap<String, String>>,
-    body: axum::body::Bytes,
+    Query(query): QueryParams,
+    body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
-    // Parameters come from the JSON body when there is one, else from the query string.
-    let echo = if !body.is_empty() {
-        let params: EchoParams = serde_json::from_slice(&body)
-            .map_err(|_| ApiError::invalid_api_params("Malformed body"))?;
-        params.echo
-    } else {
-        query.get("echo").cloned().map(Value::String)
+    let mut p = Checker::new(params::read(&query, &body)?);
+    let echo = p.string("echo");
+    p.finish(false)?;
+    tracing::info!("AUTH.TEST(ak:{})", identity.access_key);
+    Ok(Json(json!({"authorized": "yes", "echo": echo})))
+}
+
+/// `POST /auth/authorize`: a keypair (or, with `type: "jwt"`, a bearer token) for a domain,
+/// email and password.
+async fn authorize(
+    State(state): State<AppState>,
+    Query(query): QueryParams,
+    body: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let mut p = Checker::new(params::read(&query, &body)?);
+    let kind = p.choice("type", &["keypair", "jwt"]);
+    let credentials = Credentials {
+        domain: p.string("domain"),
+        username: p.string("username"),
+        password: p.string("password"),
     };
-    match echo {
-        Some(Value::String(echo)) => {
-            tracing::info!("AUTH.TEST(ak:{})", identity.access_key);
-            Ok(Json(json!({"authorized": "yes", "echo": echo})))
-        }
-        Some(_) => Err(ApiError::invalid_api_params(
-            "Input validation error: echo: value is not a string",
-        )),
-        None => Err(ApiError::invalid_api_params(
-            "Input validation error: echo: is required",
-        )),
+    p.finish(false)?;
+    tracing::info!(
+        "AUTH.AUTHORIZE(d:{}, u:{}, passwd:****, type:{kind})",
+        credentials.domain,
+        credentials.username
+    );
+    let login = accounts::login(&state.db, &state.hooks, &credentials).await?;
+    let mut data = json!({
+        "access_key": login.access_key,
+        "secret_key": login.secret_key,
+        "role": login.role.to_value(),
+        "status": login.status.to_value(),
+    });
+    if kind == "jwt" {
+        let now = chrono::Utc::now().timestamp();
+        let token = token::issue(state.local.manager.secret.expose(), &login.access_key, now)
+            .map_err(|e| ApiError::from(Error::Internal(e)))?;
+        data["token"] = token.into();
+        data["expires_in"] = token::TOKEN_LIFETIME_SECS.into();
     }
+    Ok(Json(json!({ "data": data })))
+}
+
+/// `GET /auth/role`: the caller's global, domain and (with `group`) group roles.
+async fn role(
+    State(state): State<AppState>,
+    Extension(identity): Extension<Identity>,
+    Query(query): QueryParams,
+    body: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let mut p = Checker::new(params::read(&query, &body)?);
+    let group = p.optional_uuid("group");
+    p.finish(false)?;
+    Ok(Json(accounts::roles(&state.db, &identity, group).await?))
+}
+
+/// `POST /auth/signup`: a new user account (201 with its keypair).
+async fn signup(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(query): QueryParams,
+    body: Bytes,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let params = params::read(&query, &body)?;
+    let mut p = Checker::new(params.clone());
+    let (domain, email) = (p.string("domain"), p.string("email"));
+    p.string("password");
+    p.finish(true)?;
+    tracing::info!("AUTH.SIGNUP(d:{domain}, email:{email}, passwd:****)");
+    let lang = header_str(&headers, "accept-language")
+        .unwrap_or("en-us")
+        .split(',')
+        .next()
+        .unwrap_or("en-us")
+        .to_lowercase();
+    let (access_key, secret_key) = accounts::signup(&state.db, &state.hooks, params, &lang).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"access_key": access_key, "secret_key": secret_key})),
+    ))
+}
+
+/// `POST /auth/signout`: the caller deactivates their own account.
+async fn signout(
+    State(state): State<AppState>,
+    Extension(identity): Extension<Identity>,
+    Query(query): QueryParams,
+    body: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let mut p = Checker::new(params::read(&query, &body)?);
+    let email = p.string_of(&["email", "username"]);
+    let password = p.string("password");
+    p.finish(false)?;
+    accounts::signout(&state.db, &identity, &email, &password).await?;
+    Ok(Json(json!({})))
+}
+
+/// `POST /auth/update-password`: the old password and the new one twice.
+async fn update_password(
+    State(state): State<AppState>,
+    Extension(identity): Extension<Identity>,
+    Query(query): QueryParams,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let mut p = Checker::new(params::read(&query, &body)?);
+    let (old, new, again) = (
+        p.string("old_password"),
+        p.string("new_password"),
+        p.string("new_password2"),
+    );
+    p.finish(false)?;
+    let outcome =
+        accounts::update_password(&state.db, &state.hooks, &identity, &old, &new, &again).await?;
+    Ok(match outcome {
+        PasswordChange::Changed => Json(json!({})).into_response(),
+        // 21.03's exact answer, typo included: clients match it.
+        PasswordChange::NewPasswordsDiffer => (
+            StatusCode::BAD_REQUEST,
+            Json(json!({"error_msg": "new password mismitch"})),
+        )
+            .into_response(),
+    })
+}
+
+/// `GET /auth/ssh-keypair`: the public key of the caller's keypair.
+async fn get_ssh_keypair(
+    State(state): State<AppState>,
+    Extension(identity): Extension<Identity>,
+) -> Result<Json<Value>, ApiError> {
+    let public = accounts::ssh_public_key(&state.db, &identity).await?;
+    Ok(Json(json!({ "ssh_public_key": public })))
+}
+
+/// `PATCH /auth/ssh-keypair`: a new SSH keypair for the caller's keypair.
+async fn refresh_ssh_keypair(
+    State(state): State<AppState>,
+    Extension(identity): Extension<Identity>,
+) -> Result<Json<Value>, ApiError> {
+    let (public, private) = accounts::refresh_ssh_keypair(&state.db, &identity).await?;
+    Ok(Json(
+        json!({ "ssh_public_key": public, "ssh_private_key": private }),
+    ))
 }
 
 /// The `/auth` routes.
 pub fn router(state: AppState) -> Router<AppState> {
-    Router::new()
+    let authenticated = Router::new()
         .route("/auth", get(test).post(test))
         .route("/auth/test", get(test).post(test))
-        .route_layer(axum::middleware::from_fn_with_state(state, require_auth))
+        .route("/auth/role", get(role))
+        .route("/auth/signout", post(signout))
+        .route("/auth/update-password", post(update_password))
+        .route(
+            "/auth/ssh-keypair",
+            get(get_ssh_keypair).patch(refresh_ssh_keypair),
+        )
+        .route_layer(axum::middleware::from_fn_with_state(state, require_auth));
+    Router::new()
+        .route("/auth/authorize", post(authorize))
+        .route("/auth/signup", post(signup))
+        .merge(authenticated)
 }

@@ -15,6 +15,8 @@ pub struct ApiError {
     pub kind: &'static str,
     pub title: &'static str,
     pub msg: Option<String>,
+    /// Structured details; boxed to keep the error small on the happy path.
+    pub data: Option<Box<serde_json::Value>>,
 }
 
 impl ApiError {
@@ -29,6 +31,7 @@ impl ApiError {
             kind,
             title,
             msg: msg.into(),
+            data: None,
         }
     }
 
@@ -69,6 +72,7 @@ impl From<Error> for ApiError {
             kind: problem.kind,
             title: problem.title,
             msg: problem.msg,
+            data: problem.data.map(Box::new),
         }
     }
 }
@@ -81,6 +85,9 @@ impl IntoResponse for ApiError {
         });
         if let Some(msg) = self.msg {
             body["msg"] = msg.into();
+        }
+        if let Some(data) = self.data {
+            body["data"] = *data;
         }
         let mut response = (self.status, body.to_string()).into_response();
         response.headers_mut().insert(

@@ -3,6 +3,8 @@
 pub mod admin;
 pub mod auth;
 pub mod error;
+pub mod params;
+pub mod version;
 
 use axum::http::{header, HeaderValue};
 use axum::middleware::map_response;
@@ -36,6 +38,7 @@ pub fn router(state: AppState) -> Router {
         .route("/", get(hello))
         .merge(auth::router(state.clone()))
         .merge(admin::router(state.clone()))
+        .layer(axum::middleware::from_fn(version::negotiate))
         .layer(map_response(auth::anonymous_rate_limit_headers))
         .layer(map_response(server_header))
         .with_state(state)

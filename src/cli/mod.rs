@@ -137,6 +137,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             if config.debug.enabled {
                 eprintln!("== Manager configuration ==\n{config:#?}");
             }
+            server::limit_malloc_arenas();
             runtime(config.manager.num_proc)?.block_on(server::run(config))?;
             Ok(ExitCode::SUCCESS)
         }

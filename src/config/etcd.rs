@@ -6,6 +6,8 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use std::sync::Arc;
+
 use etcd_client::{
     Client, ConnectOptions, DeleteOptions, EventType, GetOptions, Txn, TxnOp, WatchOptions,
 };
@@ -50,7 +52,9 @@ pub enum EtcdError {
 /// A namespaced connection to etcd. Cheap to clone.
 #[derive(Clone)]
 pub struct Etcd {
-    client: Client,
+    /// Shared: the application state (and so this) is cloned for every request, and a client
+    /// is costly to clone; calls clone it only when they need one of their own.
+    client: Arc<Client>,
     namespace: String,
     addr: String,
 }
@@ -154,7 +158,7 @@ impl Etcd {
                 source,
             })?;
         Ok(Etcd {
-            client,
+            client: Arc::new(client),
             namespace: config.namespace.clone(),
             addr,
         })
@@ -168,6 +172,10 @@ impl Etcd {
         )
     }
 
+    fn client(&self) -> Client {
+        (*self.client).clone()
+    }
+
     fn err(&self, source: etcd_client::Error) -> EtcdError {
         EtcdError::Client {
             addr: self.addr.clone(),
@@ -178,8 +186,7 @@ impl Etcd {
     pub async fn get(&self, key: &str) -> Result<Option<String>, EtcdError> {
         let full = self.full_key(key);
         let resp = self
-            .client
-            .clone()
+            .client()
             .get(full.as_str(), None)
             .await
             .map_err(|e| self.err(e))?;
@@ -199,8 +206,7 @@ impl Etcd {
     pub async fn get_prefix_pairs(&self, prefix: &str) -> Result<Vec<(String, String)>, EtcdError> {
         let full = self.full_key(prefix);
         let resp = self
-            .client
-            .clone()
+            .client()
             .get(
                 full.as_str(),
                 Some(
@@ -230,8 +236,7 @@ impl Etcd {
 
     pub async fn put(&self, key: &str, value: &str) -> Result<(), EtcdError> {
         let full = self.full_key(key);
-        self.client
-            .clone()
+        self.client()
             .put(full, value, None)
             .await
             .map_err(|e| self.err(e))?;
@@ -255,8 +260,7 @@ impl Etcd {
             .iter()
             .map(|(k, v)| TxnOp::put(self.full_key(k), v.as_str(), None))
             .collect();
-        self.client
-            .clone()
+        self.client()
             .txn(Txn::new().and_then(ops))
             .await
             .map_err(|e| self.err(e))?;
@@ -278,8 +282,7 @@ impl Etcd {
                 .map(|(rel, _)| TxnOp::delete(self.full_key(&format!("{src}{rel}")), None)),
         );
         if !ops.is_empty() {
-            self.client
-                .clone()
+            self.client()
                 .txn(Txn::new().and_then(ops))
                 .await
                 .map_err(|e| self.err(e))?;
@@ -290,8 +293,7 @@ impl Etcd {
     pub async fn delete(&self, key: &str) -> Result<i64, EtcdError> {
         let full = self.full_key(key);
         let resp = self
-            .client
-            .clone()
+            .client()
             .delete(full, None)
             .await
             .map_err(|e| self.err(e))?;
@@ -301,8 +303,7 @@ impl Etcd {
     pub async fn delete_prefix(&self, prefix: &str) -> Result<i64, EtcdError> {
         let full = self.full_key(prefix);
         let resp = self
-            .client
-            .clone()
+            .client()
             .delete(full, Some(DeleteOptions::new().with_prefix()))
             .await
             .map_err(|e| self.err(e))?;
@@ -318,8 +319,7 @@ impl Etcd {
         let full = self.full_key(prefix);
         loop {
             match self
-                .client
-                .clone()
+                .client()
                 .watch(full.as_str(), Some(WatchOptions::new().with_prefix()))
                 .await
             {

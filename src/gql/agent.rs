@@ -56,7 +56,7 @@ pub(super) fn stat_number(stat: &serde_json::Value, path: &[&str]) -> Option<f64
 }
 
 impl Agent {
-    async fn stat(&self, ctx: &Context<'_>) -> Result<Option<serde_json::Value>> {
+    async fn stat(&self, ctx: &Context<'_>) -> Result<Option<Arc<serde_json::Value>>> {
         load(ctx, LiveStat(self.0.id.clone())).await
     }
 }
@@ -97,7 +97,7 @@ impl Agent {
         self.0.lost_at.map(DateTime)
     }
     async fn live_stat(&self, ctx: &Context<'_>) -> Result<Option<JsonString>> {
-        Ok(self.stat(ctx).await?.map(JsonString))
+        Ok(self.stat(ctx).await?.map(|s| JsonString((*s).clone())))
     }
     async fn version(&self) -> Option<&str> {
         Some(&self.0.version)
@@ -157,8 +157,8 @@ impl Agent {
     ) -> Result<Option<Vec<Option<ComputeContainer>>>> {
         let rows = load(ctx, ContainersOfAgent(self.0.id.clone(), status)).await?;
         Ok(Some(
-            rows.into_iter()
-                .map(|k| Some(ComputeContainer::new(ctx, k)))
+            rows.iter()
+                .map(|k| Some(ComputeContainer::new(ctx, k.clone())))
                 .collect(),
         ))
     }

@@ -90,7 +90,11 @@ impl KeyPair {
     }
     async fn vfolders(&self, ctx: &Context<'_>) -> Result<Option<Vec<Option<VirtualFolder>>>> {
         let rows = load(ctx, VFoldersOfUser(self.row.user)).await?;
-        Ok(Some(rows.into_iter().map(|v| Some(v.into())).collect()))
+        Ok(Some(
+            rows.iter()
+                .map(|v| Some(VirtualFolder(v.clone())))
+                .collect(),
+        ))
     }
     /// The sessions of this keypair, optionally of some statuses (comma-separated names).
     async fn compute_sessions(
@@ -99,7 +103,7 @@ impl KeyPair {
         status: Option<String>,
     ) -> Result<Option<Vec<Option<ComputeSession>>>> {
         let rows = load(ctx, SessionsOfKeypair(self.row.access_key.clone(), status)).await?;
-        Ok(Some(rows.into_iter().map(|s| Some(s.into())).collect()))
+        Ok(Some(rows.iter().map(|s| Some(s.into())).collect()))
     }
     async fn user_info(&self, ctx: &Context<'_>) -> Result<Option<UserInfo>> {
         let info = load(ctx, InfoOfUser(self.row.user)).await?;

@@ -80,6 +80,11 @@ fn by_param<P: Eq + Hash + Clone, T: Clone>(keys: &[(T, P)]) -> HashMap<P, Vec<T
 
 type Loaded<K, V> = Result<HashMap<K, V>, Arc<Error>>;
 
+/// Rows as loaders hand them out: every requester gets the same rows, without copies.
+fn shared<T>(rows: Vec<T>) -> Arc<[Arc<T>]> {
+    rows.into_iter().map(Arc::new).collect()
+}
+
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct GroupsOfUser(pub Uuid);
 
@@ -154,14 +159,14 @@ impl Loader<ScalingGroupsOfDomain> for Batch {
 pub struct ContainersOfSession(pub Uuid);
 
 impl Loader<ContainersOfSession> for Batch {
-    type Value = Vec<kernels::Model>;
+    type Value = Arc<[Arc<kernels::Model>]>;
     type Error = Arc<Error>;
     async fn load(&self, keys: &[ContainersOfSession]) -> Loaded<ContainersOfSession, Self::Value> {
         let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
         let found = services::sessions::containers_of(&self.db, &ids).await?;
         Ok(found
             .into_iter()
-            .map(|(k, v)| (ContainersOfSession(k), v))
+            .map(|(k, v)| (ContainersOfSession(k), shared(v)))
             .collect())
     }
 }
@@ -170,7 +175,7 @@ impl Loader<ContainersOfSession> for Batch {
 pub struct DependenciesOfSession(pub Uuid);
 
 impl Loader<DependenciesOfSession> for Batch {
-    type Value = Vec<SessionRow>;
+    type Value = Arc<[Arc<SessionRow>]>;
     type Error = Arc<Error>;
     async fn load(
         &self,
@@ -180,7 +185,7 @@ impl Loader<DependenciesOfSession> for Batch {
         let found = services::sessions::dependencies_of(&self.db, &ids).await?;
         Ok(found
             .into_iter()
-            .map(|(k, v)| (DependenciesOfSession(k), v))
+            .map(|(k, v)| (DependenciesOfSession(k), shared(v)))
             .collect())
     }
 }
@@ -190,7 +195,7 @@ impl Loader<DependenciesOfSession> for Batch {
 pub struct SessionsOfKeypair(pub String, pub Option<String>);
 
 impl Loader<SessionsOfKeypair> for Batch {
-    type Value = Vec<SessionRow>;
+    type Value = Arc<[Arc<SessionRow>]>;
     type Error = Arc<Error>;
     async fn load(&self, keys: &[SessionsOfKeypair]) -> Loaded<SessionsOfKeypair, Self::Value> {
         let pairs: Vec<_> = keys.iter().map(|k| (k.0.clone(), k.1.clone())).collect();
@@ -204,7 +209,7 @@ impl Loader<SessionsOfKeypair> for Batch {
             out.extend(
                 found
                     .into_iter()
-                    .map(|(k, v)| (SessionsOfKeypair(k, status.clone()), v)),
+                    .map(|(k, v)| (SessionsOfKeypair(k, status.clone()), shared(v))),
             );
         }
         Ok(out)
@@ -216,7 +221,7 @@ impl Loader<SessionsOfKeypair> for Batch {
 pub struct ContainersOfAgent(pub String, pub Option<String>);
 
 impl Loader<ContainersOfAgent> for Batch {
-    type Value = Vec<kernels::Model>;
+    type Value = Arc<[Arc<kernels::Model>]>;
     type Error = Arc<Error>;
     async fn load(&self, keys: &[ContainersOfAgent]) -> Loaded<ContainersOfAgent, Self::Value> {
         let pairs: Vec<_> = keys.iter().map(|k| (k.0.clone(), k.1.clone())).collect();
@@ -230,7 +235,7 @@ impl Loader<ContainersOfAgent> for Batch {
             out.extend(
                 found
                     .into_iter()
-                    .map(|(k, v)| (ContainersOfAgent(k, status.clone()), v)),
+                    .map(|(k, v)| (ContainersOfAgent(k, status.clone()), shared(v))),
             );
         }
         Ok(out)
@@ -241,14 +246,14 @@ impl Loader<ContainersOfAgent> for Batch {
 pub struct VFoldersOfUser(pub Uuid);
 
 impl Loader<VFoldersOfUser> for Batch {
-    type Value = Vec<vfolders::Model>;
+    type Value = Arc<[Arc<vfolders::Model>]>;
     type Error = Arc<Error>;
     async fn load(&self, keys: &[VFoldersOfUser]) -> Loaded<VFoldersOfUser, Self::Value> {
         let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
         let found = services::vfolders::of_users(&self.db, &ids).await?;
         Ok(found
             .into_iter()
-            .map(|(k, v)| (VFoldersOfUser(k), v))
+            .map(|(k, v)| (VFoldersOfUser(k), shared(v)))
             .collect())
     }
 }
@@ -272,14 +277,14 @@ impl Loader<NumQueries> for Batch {
 pub struct LiveStat(pub String);
 
 impl Loader<LiveStat> for Batch {
-    type Value = Option<serde_json::Value>;
+    type Value = Option<Arc<serde_json::Value>>;
     type Error = Arc<Error>;
     async fn load(&self, keys: &[LiveStat]) -> Loaded<LiveStat, Self::Value> {
         let ids: Vec<String> = keys.iter().map(|k| k.0.clone()).collect();
         let found = services::live_stats::read(&self.redis_stat, &ids).await?;
         Ok(found
             .into_iter()
-            .map(|(k, v)| (LiveStat(k), Some(v)))
+            .map(|(k, v)| (LiveStat(k), Some(Arc::new(v))))
             .collect())
     }
 }

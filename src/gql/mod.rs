@@ -69,6 +69,15 @@ pub struct RequestContext {
 
 impl RequestContext {
     /// Whether agent ids are hidden from this caller (`[manager] hide-agents`, non-superadmins).
+    pub fn image_sources(&self) -> crate::services::images::ImageSources<'_> {
+        crate::services::images::ImageSources {
+            db: &self.state.db,
+            etcd: &self.state.etcd,
+            redis_image: &self.state.redis_image,
+            hide_agents: self.hide_agents(),
+        }
+    }
+
     pub fn hide_agents(&self) -> bool {
         self.state.local.manager.hide_agents
             && self.identity.role != entities::enums::UserRole::Superadmin

@@ -23,8 +23,8 @@ use crate::services::listing::PageRequest;
 use crate::services::sessions::SessionFilter;
 use crate::services::vfolders::VFolderFilter;
 use crate::services::{
-    agents, domains, groups, keypairs, resource_presets, scaling_groups, scope, sessions, users,
-    vfolders, Error,
+    agents, domains, groups, images, keypairs, resource_presets, scaling_groups, scope, sessions,
+    users, vfolders, Error,
 };
 
 #[derive(Default)]
@@ -38,8 +38,8 @@ fn list<T, U: From<T>>(rows: Vec<T>) -> Option<Vec<Option<U>>> {
     Some(rows.into_iter().map(|r| Some(r.into())).collect())
 }
 
-/// Images and storage volumes are read from the etcd image registry and the storage proxies,
-/// which later releases of this manager connect.
+/// Storage volumes are read from the storage proxies, which a later release of this manager
+/// connects.
 fn not_connected(what: &str) -> async_graphql::Error {
     to_gql(&Error::Unavailable(format!(
         "{what} are not served by this manager yet"
@@ -152,19 +152,30 @@ impl Queries {
         Ok(Some(rows.into_iter().map(|g| Some(Group(g))).collect()))
     }
 
-    async fn image(&self, _ctx: &Context<'_>, reference: String) -> Result<Option<Image>> {
-        let _ = reference;
-        Err(not_connected("images"))
+    async fn image(&self, ctx: &Context<'_>, reference: String) -> Result<Option<Image>> {
+        let rc = rc(ctx);
+        let found = images::get(&rc.image_sources(), &rc.identity, &reference)
+            .await
+            .gql()?;
+        Ok(Some(found.into()))
     }
 
     async fn images(
         &self,
-        _ctx: &Context<'_>,
+        ctx: &Context<'_>,
         is_installed: Option<bool>,
         is_operation: Option<bool>,
     ) -> Result<Option<Vec<Option<Image>>>> {
-        let _ = (is_installed, is_operation);
-        Err(not_connected("images"))
+        let rc = rc(ctx);
+        let found = images::list(
+            &rc.image_sources(),
+            &rc.identity,
+            is_installed,
+            is_operation,
+        )
+        .await
+        .gql()?;
+        Ok(list(found))
     }
 
     async fn user(

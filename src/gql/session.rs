@@ -18,11 +18,14 @@ use super::RequestContext;
 use crate::services::sessions::SessionRow;
 
 /// The live statistics of a kernel: from Redis while it runs, else the last ones stored.
-async fn kernel_stat(ctx: &Context<'_>, k: &kernels::Model) -> Result<Option<serde_json::Value>> {
+async fn kernel_stat(
+    ctx: &Context<'_>,
+    k: &kernels::Model,
+) -> Result<Option<Arc<serde_json::Value>>> {
     if k.status == KernelStatus::Running {
         load(ctx, LiveStat(k.id.to_string())).await
     } else {
-        Ok(k.last_stat.clone())
+        Ok(k.last_stat.clone().map(Arc::new))
     }
 }
 
@@ -32,6 +35,12 @@ pub struct ComputeSession(pub Arc<SessionRow>);
 impl From<SessionRow> for ComputeSession {
     fn from(r: SessionRow) -> Self {
         ComputeSession(Arc::new(r))
+    }
+}
+
+impl From<&Arc<SessionRow>> for ComputeSession {
+    fn from(r: &Arc<SessionRow>) -> Self {
+        ComputeSession(r.clone())
     }
 }
 
@@ -147,7 +156,7 @@ impl ComputeSession {
     async fn occupied_slots(&self, ctx: &Context<'_>) -> Result<Option<JsonString>> {
         let containers = load(ctx, ContainersOfSession(self.k().session_id)).await?;
         let mut total = ResourceSlot::new();
-        for c in &containers {
+        for c in containers.iter() {
             for (slot, amount) in c.occupied_slots.iter() {
                 let sum = total
                     .amount(slot)
@@ -164,14 +173,14 @@ impl ComputeSession {
     async fn containers(&self, ctx: &Context<'_>) -> Result<Option<Vec<Option<ComputeContainer>>>> {
         let rows = load(ctx, ContainersOfSession(self.k().session_id)).await?;
         Ok(Some(
-            rows.into_iter()
-                .map(|k| Some(ComputeContainer::new(ctx, k)))
+            rows.iter()
+                .map(|k| Some(ComputeContainer::new(ctx, k.clone())))
                 .collect(),
         ))
     }
     async fn dependencies(&self, ctx: &Context<'_>) -> Result<Option<Vec<Option<ComputeSession>>>> {
         let rows = load(ctx, DependenciesOfSession(self.k().session_id)).await?;
-        Ok(Some(rows.into_iter().map(|s| Some(s.into())).collect()))
+        Ok(Some(rows.iter().map(|s| Some(s.into())).collect()))
     }
 }
 
@@ -184,9 +193,9 @@ pub struct ComputeContainer {
 }
 
 impl ComputeContainer {
-    pub fn new(ctx: &Context<'_>, row: kernels::Model) -> Self {
+    pub fn new(ctx: &Context<'_>, row: impl Into<Arc<kernels::Model>>) -> Self {
         ComputeContainer {
-            row: Arc::new(row),
+            row: row.into(),
             hide_agents: ctx.data_unchecked::<RequestContext>().hide_agents(),
         }
     }
@@ -264,7 +273,9 @@ impl ComputeContainer {
         Some(JsonString::slots(&self.row.occupied_slots))
     }
     async fn live_stat(&self, ctx: &Context<'_>) -> Result<Option<JsonString>> {
-        Ok(kernel_stat(ctx, &self.row).await?.map(JsonString))
+        Ok(kernel_stat(ctx, &self.row)
+            .await?
+            .map(|s| JsonString((*s).clone())))
     }
     async fn last_stat(&self) -> Option<JsonString> {
         JsonString::opt(&self.row.last_stat)
@@ -454,7 +465,9 @@ impl LegacyComputeSession {
         Some(BigInt(self.k().num_queries.unwrap_or(0)))
     }
     async fn live_stat(&self, ctx: &Context<'_>) -> Result<Option<JsonString>> {
-        Ok(kernel_stat(ctx, self.k()).await?.map(JsonString))
+        Ok(kernel_stat(ctx, self.k())
+            .await?
+            .map(|s| JsonString((*s).clone())))
     }
     async fn last_stat(&self) -> Option<JsonString> {
         JsonString::opt(&self.k().last_stat)

@@ -34,6 +34,14 @@ impl From<AuthError> for Error {
     }
 }
 
+/// The caller behind an access key vouched for otherwise (a bearer token, a hook plugin).
+pub async fn authenticate_access_key(
+    conn: &DatabaseConnection,
+    access_key: &str,
+) -> Result<Identity> {
+    Ok(active_keypair(conn, access_key).await?.0)
+}
+
 /// Checks a signed request (date window, active keypair of an active user, signature) and
 /// returns its caller.
 pub async fn authenticate_signed(

@@ -31,6 +31,9 @@ pub enum Error {
     /// The credentials do not match (21.03's `auth-failed`, 401).
     #[error("{0}")]
     AuthFailed(String),
+    /// A hook plugin refused the request (21.03's `RejectedByHook`).
+    #[error("rejected by the hook plugin {plugin}: {reason}")]
+    RejectedByHook { plugin: String, reason: String },
     /// The caller's request rate is over its keypair's limit (429).
     #[error("the API query rate limit was reached")]
     RateLimited,
@@ -51,6 +54,8 @@ pub struct Problem {
     pub kind: &'static str,
     pub title: &'static str,
     pub msg: Option<String>,
+    /// Structured details (21.03's `extra_data`).
+    pub data: Option<serde_json::Value>,
 }
 
 impl Problem {
@@ -79,6 +84,7 @@ impl Error {
             kind,
             title,
             msg,
+            data: None,
         };
         match self {
             Error::InvalidInput(msg) => p(
@@ -123,6 +129,15 @@ impl Error {
                 "Insufficient privilege.",
                 None,
             ),
+            Error::RejectedByHook { plugin, reason } => Problem {
+                data: Some(serde_json::json!({ "plugins": plugin })),
+                ..p(
+                    400,
+                    "rejected-by-hook",
+                    "Operation rejected by a hook plugin.",
+                    Some(reason.clone()),
+                )
+            },
             Error::RateLimited => p(
                 429,
                 "rate-limit-exceeded",

@@ -1,6 +1,7 @@
 //! Domain operations, one module per area. Adapters (HTTP, GraphQL, CLI) call these; rules,
 //! permissions and SQL live here and nowhere else.
 
+pub mod accounts;
 pub mod agents;
 pub mod auth;
 pub mod domains;

@@ -96,20 +96,31 @@ async fn redis(db: u8) -> redis::aio::ConnectionManager {
 
 #[tokio::test]
 async fn requests_are_counted_and_rate_limited_per_keypair() {
-    // Keypairs no other HTTP test uses, so that the shared Redis windows stay ours.
-    const USER_AK: &str = "AKIANABBDUSEREXAMPLE";
+    // Keypairs of this test only, so that the shared Redis windows and counters stay ours.
+    let suffix: String = uuid::Uuid::new_v4().simple().to_string()[..8].to_uppercase();
+    let user_ak = format!("AKIACOUNT{suffix}X");
+    let monitor_ak = format!("AKIALIMIT{suffix}X");
     const USER_SK: &str = "C8qnIo29EZvXkPK_MXcuAakYTy4NYrxwmCEyNPlf";
-    const MONITOR_AK: &str = "AKIANAMONITOREXAMPLE";
     const MONITOR_SK: &str = "7tuEwF1J7FfK41vOM4uSSyWCUWjPBolpVwvgkSBu";
     let api = spawn_api().await;
+    use sea_orm::ConnectionTrait;
+    for (ak, sk, email) in [
+        (user_ak.as_str(), USER_SK, "user@lablup.com"),
+        (monitor_ak.as_str(), MONITOR_SK, "monitor@lablup.com"),
+    ] {
+        api.db
+            .conn
+            .execute_unprepared(&format!(
+                "INSERT INTO keypairs (user_id, access_key, secret_key, is_active, is_admin, rate_limit, \
+                 num_queries, \"user\", resource_policy, dotfiles, bootstrap_script) \
+                 SELECT email, '{ak}', '{sk}', true, false, 30000, 0, uuid, 'default', '\\x90', '' \
+                 FROM users WHERE email = '{email}'"
+            ))
+            .await
+            .unwrap();
+    }
     let mut stat = redis(0).await;
-    let mut limits = redis(1).await;
-    let _: () = redis::cmd("DEL")
-        .arg(MONITOR_AK)
-        .query_async(&mut limits)
-        .await
-        .unwrap();
-    let counter = format!("kp:{USER_AK}:num_queries");
+    let counter = format!("kp:{user_ak}:num_queries");
     let before: Option<i64> = redis::cmd("GET")
         .arg(&counter)
         .query_async(&mut stat)
@@ -117,7 +128,7 @@ async fn requests_are_counted_and_rate_limited_per_keypair() {
         .unwrap();
 
     let resp = api
-        .send_signed(Method::GET, "/auth/test?echo=1", None, USER_AK, USER_SK)
+        .send_signed(Method::GET, "/auth/test?echo=1", None, &user_ak, USER_SK)
         .await;
     assert_eq!(resp.status(), StatusCode::OK);
     assert_eq!(resp.headers()["x-ratelimit-limit"], "30000");
@@ -140,12 +151,11 @@ async fn requests_are_counted_and_rate_limited_per_keypair() {
     );
 
     // With a limit of 2, the third request in the window is refused.
-    use sea_orm::ConnectionTrait;
     api.db
         .conn
-        .execute_unprepared(
-            "UPDATE keypairs SET rate_limit = 2 WHERE access_key = 'AKIANAMONITOREXAMPLE'",
-        )
+        .execute_unprepared(&format!(
+            "UPDATE keypairs SET rate_limit = 2 WHERE access_key = '{monitor_ak}'"
+        ))
         .await
         .unwrap();
     for expected_remaining in ["1", "0"] {
@@ -154,7 +164,7 @@ async fn requests_are_counted_and_rate_limited_per_keypair() {
                 Method::GET,
                 "/auth/test?echo=1",
                 None,
-                MONITOR_AK,
+                &monitor_ak,
                 MONITOR_SK,
             )
             .await;
@@ -166,7 +176,7 @@ async fn requests_are_counted_and_rate_limited_per_keypair() {
             Method::GET,
             "/auth/test?echo=1",
             None,
-            MONITOR_AK,
+            &monitor_ak,
             MONITOR_SK,
         )
         .await,

@@ -535,3 +535,141 @@ async fn image_aliases_live_in_etcd() {
         json!({"ok": false, "msg": "Not implemented.", "task_id": null})
     );
 }
+
+#[tokio::test]
+async fn images_are_read_from_etcd_and_redis() {
+    let api = spawn_api_with(Some(SEED), |_| {}).await;
+    let etcd = &api.etcd.etcd;
+    for (key, value) in [
+        ("images/cr.backend.ai/stable%2Fpython", "1"),
+        ("images/cr.backend.ai/stable%2Fpython/3.9", "sha256:abc"),
+        (
+            "images/cr.backend.ai/stable%2Fpython/3.9/size_bytes",
+            "123456789012",
+        ),
+        (
+            "images/cr.backend.ai/stable%2Fpython/3.9/labels/ai.backend.kernelspec",
+            "1",
+        ),
+        ("images/cr.backend.ai/stable%2Fpython/3.9/accels", "cuda"),
+        (
+            "images/cr.backend.ai/stable%2Fpython/3.9/resource/cpu/min",
+            "1",
+        ),
+        (
+            "images/cr.backend.ai/stable%2Fpython/3.9/resource/mem/min",
+            "1g",
+        ),
+        ("images/other.io/x/1.0", "sha256:def"),
+        ("images/_aliases/python", "cr.backend.ai/stable/python:3.9"),
+    ] {
+        etcd.put(key, value).await.unwrap();
+    }
+    let q = "{ images { name tag registry digest size_bytes aliases supported_accelerators installed installed_agents labels { key value } resource_limits { key min max } } }";
+    let expected = json!({"name": "stable/python", "tag": "3.9", "registry": "cr.backend.ai", "digest": "sha256:abc",
+        "size_bytes": 123456789012i64, "aliases": ["python"], "supported_accelerators": ["cuda"], "installed": false,
+        "installed_agents": [], "labels": [{"key": "ai.backend.kernelspec", "value": "1"}],
+        "resource_limits": [{"key": "cpu", "min": "1", "max": "Infinity"}, {"key": "mem", "min": "1g", "max": "Infinity"}]});
+    let all = mutate(&api, SUPERADMIN, q, json!({})).await;
+    assert_eq!(all.as_array().unwrap().len(), 2, "{all}");
+    assert_eq!(all[0], expected);
+    // The example domain may use only cr.backend.ai.
+    let mine = mutate(&api, USER, q, json!({})).await;
+    assert_eq!(mine.as_array().unwrap().len(), 1, "{mine}");
+    let one = mutate(
+        &api,
+        USER,
+        "{ image(reference: \"python\") { name tag } }",
+        json!({}),
+    )
+    .await;
+    assert_eq!(one, json!({"name": "stable/python", "tag": "3.9"}));
+}
+
+/// Every mutation as a user and as a domain admin: 21.03's role gate answers before anything
+/// is validated or written (admins may rescan images, and manage the groups of their domain).
+#[tokio::test]
+async fn authorization_matrix_of_mutations() {
+    let api = spawn_api_with(Some(SEED), |_| {}).await;
+    let before = crate::helpers::row_counts(&api.db.conn).await;
+    let other_group = "00000000-0000-0000-0000-00000000aaaa";
+    let slots = "\"{}\"";
+    let cases: Vec<(String, &str, bool)> = vec![
+        // (document, field, may a domain admin run it?)
+        (format!("create_domain(name: \"x\", props: {{total_resource_slots: {slots}}})"), "create_domain", false),
+        ("modify_domain(name: \"default\", props: {description: \"x\"})".into(), "modify_domain", false),
+        ("delete_domain(name: \"default\")".into(), "delete_domain", false),
+        ("purge_domain(name: \"default\")".into(), "purge_domain", false),
+        ("create_group(name: \"x\", props: {domain_name: \"other\"})".into(), "create_group", false),
+        (format!("modify_group(gid: \"{other_group}\", props: {{name: \"x\"}})"), "modify_group", false),
+        (format!("delete_group(gid: \"{other_group}\")"), "delete_group", false),
+        (format!("purge_group(gid: \"{other_group}\")"), "purge_group", false),
+        ("create_user(email: \"x@x\", props: {username: \"x\", password: \"x\", need_password_change: false, domain_name: \"default\"})".into(), "create_user", false),
+        ("modify_user(email: \"user@lablup.com\", props: {full_name: \"x\"})".into(), "modify_user", false),
+        ("delete_user(email: \"user@lablup.com\")".into(), "delete_user", false),
+        ("purge_user(email: \"user@lablup.com\", props: {})".into(), "purge_user", false),
+        ("create_keypair(user_id: \"user@lablup.com\", props: {resource_policy: \"default\", rate_limit: 1})".into(), "create_keypair", false),
+        ("modify_keypair(access_key: \"AKIANABBDUSEREXAMPLE\", props: {rate_limit: 1})".into(), "modify_keypair", false),
+        ("delete_keypair(access_key: \"AKIANABBDUSEREXAMPLE\")".into(), "delete_keypair", false),
+        ("rescan_images".into(), "rescan_images", true),
+        ("preload_image(references: [\"x\"], target_agents: [\"y\"])".into(), "preload_image", false),
+        ("unload_image(references: [\"x\"], target_agents: [\"y\"])".into(), "unload_image", false),
+        ("forget_image(reference: \"x\")".into(), "forget_image", false),
+        ("alias_image(alias: \"x\", target: \"y\")".into(), "alias_image", false),
+        ("dealias_image(alias: \"x\")".into(), "dealias_image", false),
+        (format!("create_keypair_resource_policy(name: \"x\", props: {{default_for_unspecified: \"LIMITED\", total_resource_slots: {slots}, max_concurrent_sessions: 1, max_containers_per_session: 1, idle_timeout: 1, max_vfolder_count: 1, max_vfolder_size: 1}})"), "create_keypair_resource_policy", false),
+        ("modify_keypair_resource_policy(name: \"default\", props: {max_vfolder_count: 2})".into(), "modify_keypair_resource_policy", false),
+        ("delete_keypair_resource_policy(name: \"default\")".into(), "delete_keypair_resource_policy", false),
+        (format!("create_resource_preset(name: \"x\", props: {{resource_slots: {slots}}})"), "create_resource_preset", false),
+        ("modify_resource_preset(name: \"x\", props: {shared_memory: \"1g\"})".into(), "modify_resource_preset", false),
+        ("delete_resource_preset(name: \"x\")".into(), "delete_resource_preset", false),
+        ("create_scaling_group(name: \"x\", props: {driver: \"static\", scheduler: \"fifo\"})".into(), "create_scaling_group", false),
+        ("modify_scaling_group(name: \"default\", props: {description: \"x\"})".into(), "modify_scaling_group", false),
+        ("delete_scaling_group(name: \"default\")".into(), "delete_scaling_group", false),
+        ("associate_scaling_group_with_domain(domain: \"other\", scaling_group: \"default\")".into(), "associate_scaling_group_with_domain", false),
+        (format!("associate_scaling_group_with_user_group(scaling_group: \"default\", user_group: \"{other_group}\")"), "associate_scaling_group_with_user_group", false),
+        ("associate_scaling_group_with_keypair(access_key: \"AKIANABBDUSEREXAMPLE\", scaling_group: \"default\")".into(), "associate_scaling_group_with_keypair", false),
+        ("disassociate_scaling_group_with_domain(domain: \"default\", scaling_group: \"default\")".into(), "disassociate_scaling_group_with_domain", false),
+        (format!("disassociate_scaling_group_with_user_group(scaling_group: \"default\", user_group: \"{DEFAULT_GROUP}\")"), "disassociate_scaling_group_with_user_group", false),
+        ("disassociate_scaling_group_with_keypair(access_key: \"AKIANABBDUSEREXAMPLE\", scaling_group: \"default\")".into(), "disassociate_scaling_group_with_keypair", false),
+        ("disassociate_all_scaling_groups_with_domain(domain: \"default\")".into(), "disassociate_all_scaling_groups_with_domain", false),
+        (format!("disassociate_all_scaling_groups_with_group(user_group: \"{DEFAULT_GROUP}\")"), "disassociate_all_scaling_groups_with_group", false),
+    ];
+    assert_eq!(cases.len(), 38);
+    let denied = |field: &str| format!("no permission to execute {field}");
+    for (call, field, admin_may) in &cases {
+        let doc = format!("mutation {{ {call} {{ ok msg }} }}");
+        let r = mutate(&api, USER, &doc, json!({})).await;
+        assert_eq!(
+            r,
+            json!({"ok": false, "msg": denied(field)}),
+            "{doc} as a user"
+        );
+        let r = mutate(&api, DOMAIN_ADMIN, &doc, json!({})).await;
+        if *admin_may {
+            assert_ne!(r["msg"], denied(field), "{doc} as a domain admin");
+        } else {
+            assert_eq!(
+                r,
+                json!({"ok": false, "msg": denied(field)}),
+                "{doc} as a domain admin"
+            );
+        }
+    }
+    assert_eq!(
+        crate::helpers::row_counts(&api.db.conn).await,
+        before,
+        "a denied mutation wrote something"
+    );
+
+    // Without credentials nothing runs at all.
+    let resp = api
+        .client
+        .post(format!("{}/admin/gql", api.base))
+        .header("Date", chrono::Utc::now().to_rfc3339())
+        .json(&json!({"query": "mutation { delete_domain(name: \"default\") { ok } }"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+}
