@@ -39,6 +39,9 @@ fn millis(d: Duration) -> String {
 /// Opens the pool with the configured size and the session settings of 21.03.
 pub async fn connect(config: &DbConfig) -> Result<DatabaseConnection, DbErr> {
     let mut options = ConnectOptions::new(database_url(config));
+    // On loopback, TLS would only cost CPU on both ends; elsewhere the server decides (sqlx's
+    // default "prefer").
+    let loopback = matches!(config.addr.host.as_str(), "127.0.0.1" | "::1" | "localhost");
     let settings = [
         ("lock_timeout", millis(config.lock_timeout)),
         (
@@ -54,8 +57,14 @@ pub async fn connect(config: &DbConfig) -> Result<DatabaseConnection, DbErr> {
         .connect_timeout(Duration::from_secs(10))
         .sqlx_logging(false)
         .map_sqlx_postgres_opts(move |opts| {
-            opts.options(settings.iter().map(|(k, v)| (*k, v.as_str())))
-                .application_name("bai-manager")
+            let opts = opts
+                .options(settings.iter().map(|(k, v)| (*k, v.as_str())))
+                .application_name("bai-manager");
+            if loopback {
+                opts.ssl_mode(sea_orm::sqlx::postgres::PgSslMode::Disable)
+            } else {
+                opts
+            }
         });
     Database::connect(options).await
 }

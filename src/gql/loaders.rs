@@ -8,14 +8,14 @@ use std::sync::Arc;
 
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use async_graphql::{Context, Request};
-use entities::{kernels, vfolders};
+use entities::vfolders;
 use redis::aio::ConnectionManager;
 use sea_orm::DatabaseConnection;
 use uuid::Uuid;
 
 use super::error::to_gql;
 use crate::services::auth::Identity;
-use crate::services::sessions::SessionRow;
+use crate::services::sessions::{Kernel, SessionRow};
 use crate::services::{self, Error};
 use crate::AppState;
 
@@ -159,7 +159,7 @@ impl Loader<ScalingGroupsOfDomain> for Batch {
 pub struct ContainersOfSession(pub Uuid);
 
 impl Loader<ContainersOfSession> for Batch {
-    type Value = Arc<[Arc<kernels::Model>]>;
+    type Value = Arc<[Arc<Kernel>]>;
     type Error = Arc<Error>;
     async fn load(&self, keys: &[ContainersOfSession]) -> Loaded<ContainersOfSession, Self::Value> {
         let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
@@ -221,7 +221,7 @@ impl Loader<SessionsOfKeypair> for Batch {
 pub struct ContainersOfAgent(pub String, pub Option<String>);
 
 impl Loader<ContainersOfAgent> for Batch {
-    type Value = Arc<[Arc<kernels::Model>]>;
+    type Value = Arc<[Arc<Kernel>]>;
     type Error = Arc<Error>;
     async fn load(&self, keys: &[ContainersOfAgent]) -> Loaded<ContainersOfAgent, Self::Value> {
         let pairs: Vec<_> = keys.iter().map(|k| (k.0.clone(), k.1.clone())).collect();
@@ -231,7 +231,7 @@ impl Loader<ContainersOfAgent> for Batch {
                 .as_deref()
                 .map(services::sessions::parse_statuses)
                 .transpose()?;
-            let found = services::agents::containers(&self.db, &agents, statuses).await?;
+            let found = services::sessions::containers_on(&self.db, &agents, statuses).await?;
             out.extend(
                 found
                     .into_iter()

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use async_graphql::{Context, Object, Result, ID};
 use entities::enums::{ClusterMode, KernelStatus};
 use entities::resource_slot::SlotAmount;
-use entities::{kernels, ResourceSlot};
+use entities::ResourceSlot;
 use rust_decimal::prelude::ToPrimitive;
 use sea_orm::ActiveEnum;
 use uuid::Uuid;
@@ -15,13 +15,10 @@ use super::items::{clamp_count, Items};
 use super::loaders::{load, prime, ContainersOfSession, DependenciesOfSession, LiveStat};
 use super::scalars::{BigInt, DateTime, JsonString};
 use super::RequestContext;
-use crate::services::sessions::SessionRow;
+use crate::services::sessions::{Kernel, SessionRow};
 
 /// The live statistics of a kernel: from Redis while it runs, else the last ones stored.
-async fn kernel_stat(
-    ctx: &Context<'_>,
-    k: &kernels::Model,
-) -> Result<Option<Arc<serde_json::Value>>> {
+async fn kernel_stat(ctx: &Context<'_>, k: &Kernel) -> Result<Option<Arc<serde_json::Value>>> {
     if k.status == KernelStatus::Running {
         load(ctx, LiveStat(k.id.to_string())).await
     } else {
@@ -45,7 +42,7 @@ impl From<&Arc<SessionRow>> for ComputeSession {
 }
 
 impl ComputeSession {
-    fn k(&self) -> &kernels::Model {
+    fn k(&self) -> &Kernel {
         &self.0.kernel
     }
 }
@@ -188,12 +185,12 @@ impl ComputeSession {
 /// configured with `hide-agents`.
 #[derive(Clone)]
 pub struct ComputeContainer {
-    pub row: Arc<kernels::Model>,
+    pub row: Arc<Kernel>,
     pub hide_agents: bool,
 }
 
 impl ComputeContainer {
-    pub fn new(ctx: &Context<'_>, row: impl Into<Arc<kernels::Model>>) -> Self {
+    pub fn new(ctx: &Context<'_>, row: impl Into<Arc<Kernel>>) -> Self {
         ComputeContainer {
             row: row.into(),
             hide_agents: ctx.data_unchecked::<RequestContext>().hide_agents(),
@@ -344,7 +341,7 @@ impl LegacyComputeSession {
         }
     }
 
-    fn k(&self) -> &kernels::Model {
+    fn k(&self) -> &Kernel {
         &self.row.kernel
     }
 

@@ -1,9 +1,7 @@
 //! Agents as the admin API reads them (superadmins only), and the containers they run.
 
-use std::collections::HashMap;
-
-use entities::enums::{AgentStatus, KernelStatus};
-use entities::{agents, kernels};
+use entities::agents;
+use entities::enums::AgentStatus;
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Order};
 use sea_orm::{
     ActiveEnum, ColumnTrait, DatabaseConnection, EntityTrait, FromQueryResult, QueryFilter,
@@ -90,29 +88,4 @@ pub async fn page(
         .map(|r| agents::Model::from_query_result(r, ""))
         .collect::<Result<_, _>>()?;
     Ok((rows, page.total_count))
-}
-
-/// The containers on each of `agents`, optionally only those in `statuses`; one statement.
-pub async fn containers(
-    db: &DatabaseConnection,
-    agents: &[String],
-    statuses: Option<Vec<KernelStatus>>,
-) -> Result<HashMap<String, Vec<kernels::Model>>> {
-    let mut q =
-        kernels::Entity::find().filter(kernels::Column::Agent.is_in(agents.iter().cloned()));
-    if let Some(statuses) = statuses {
-        q = q.filter(kernels::Column::Status.is_in(statuses));
-    }
-    let rows = q
-        .order_by_asc(kernels::Column::CreatedAt)
-        .order_by_asc(kernels::Column::Id)
-        .all(db)
-        .await?;
-    let mut by_agent: HashMap<String, Vec<kernels::Model>> = HashMap::new();
-    for row in rows {
-        if let Some(agent) = row.agent.clone() {
-            by_agent.entry(agent).or_default().push(row);
-        }
-    }
-    Ok(by_agent)
 }

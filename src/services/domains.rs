@@ -6,12 +6,11 @@ use entities::enums::UserRole;
 use entities::{domains, groups, kernels, sgroups_for_domains, users, ResourceSlot};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, Set,
+    ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set,
 };
 
 use super::auth::Identity;
-use super::mutation::{check_slug, json_of, slots_input, Outcome, EMPTY_DOTFILES};
+use super::mutation::{check_slug, insert_one, json_of, slots_input, Outcome, EMPTY_DOTFILES};
 use super::scope::require_superadmin;
 use super::sessions::ACTIVE_STATUSES;
 use super::{Error, Result};
@@ -118,12 +117,7 @@ pub async fn create(
         dotfiles: Set(EMPTY_DOTFILES.to_vec()),
         ..Default::default()
     };
-    let inserted = db::serializable(db, RetryPolicy::default(), move |txn| {
-        let row = row.clone();
-        Box::pin(async move { Ok::<_, Error>(row.insert(txn).await?) })
-    })
-    .await?;
-    Ok(Outcome::Done(inserted))
+    insert_one(db, row).await
 }
 
 /// `modify_domain` (superadmins).

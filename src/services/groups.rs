@@ -6,13 +6,13 @@ use entities::enums::UserRole;
 use entities::{association_groups_users, groups, kernels, sgroups_for_groups, vfolders};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set,
+    ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set,
 };
 use uuid::Uuid;
 
 use super::auth::Identity;
-use super::mutation::{check_slug, json_of, slots_input, Outcome, EMPTY_DOTFILES};
+use super::mutation::{check_slug, insert_one, json_of, slots_input, Outcome, EMPTY_DOTFILES};
 use super::scope::own_domain;
 use super::sessions::ACTIVE_STATUSES;
 use super::{Error, Result};
@@ -208,12 +208,7 @@ pub async fn create(
         dotfiles: Set(EMPTY_DOTFILES.to_vec()),
         ..Default::default()
     };
-    let inserted = db::serializable(db, RetryPolicy::default(), move |txn| {
-        let row = row.clone();
-        Box::pin(async move { Ok::<_, Error>(row.insert(txn).await?) })
-    })
-    .await?;
-    Ok(Outcome::Done(inserted))
+    insert_one(db, row).await
 }
 
 /// `modify_group`: its columns and, with `user_update_mode`, its members. The group comes back

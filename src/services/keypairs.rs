@@ -13,7 +13,7 @@ use sea_orm::{
 
 use super::auth::Identity;
 use super::listing::{fetch_page, ListQuery, PageRequest};
-use super::mutation::{affected, json_of, slots_input, Outcome, EMPTY_DOTFILES};
+use super::mutation::{affected, insert_one, json_of, slots_input, Outcome, EMPTY_DOTFILES};
 use super::rate_limit::num_queries_key;
 use super::scope::{require_admin, require_superadmin, scoped};
 use super::{list_fields, Error, Result};
@@ -342,12 +342,7 @@ pub async fn create_policy(
         idle_timeout: Set(props.idle_timeout.ok_or_else(|| required("idle_timeout"))?),
         allowed_vfolder_hosts: Set(props.allowed_vfolder_hosts.clone().unwrap_or_default()),
     };
-    let inserted = db::serializable(db, RetryPolicy::default(), move |txn| {
-        let row = row.clone();
-        Box::pin(async move { Ok::<_, Error>(row.insert(txn).await?) })
-    })
-    .await?;
-    Ok(Outcome::Done(inserted))
+    insert_one(db, row).await
 }
 
 /// `modify_keypair_resource_policy` (superadmins).

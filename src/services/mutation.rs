@@ -2,7 +2,10 @@
 //! payload, and the shared checks of their inputs.
 
 use entities::ResourceSlot;
-use sea_orm::{DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait};
+use sea_orm::{
+    ActiveModelBehavior, ActiveModelTrait, DatabaseConnection, DatabaseTransaction, DbErr,
+    EntityTrait, IntoActiveModel,
+};
 
 use super::{Error, Result};
 use crate::db::{self, pg_message, sqlstate, RetryPolicy};
@@ -59,6 +62,23 @@ pub const EMPTY_DOTFILES: &[u8] = &[0x90];
 /// A value for a JSONB column.
 pub fn json_of(value: &impl serde::Serialize) -> serde_json::Value {
     serde_json::to_value(value).unwrap_or_default()
+}
+
+/// Inserts one row in its own transaction and returns it as stored.
+pub async fn insert_one<A>(
+    db: &DatabaseConnection,
+    row: A,
+) -> Result<Outcome<<A::Entity as EntityTrait>::Model>>
+where
+    A: ActiveModelTrait + ActiveModelBehavior + Clone + Send + Sync + 'static,
+    <A::Entity as EntityTrait>::Model: IntoActiveModel<A>,
+{
+    let inserted = db::serializable(db, RetryPolicy::default(), move |txn| {
+        let row = row.clone();
+        Box::pin(async move { Ok::<_, Error>(row.insert(txn).await?) })
+    })
+    .await?;
+    Ok(Outcome::Done(inserted))
 }
 
 /// Runs one UPDATE or DELETE in its own transaction: done when it touched a row.

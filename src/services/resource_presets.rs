@@ -4,15 +4,12 @@ use entities::resource_presets;
 use entities::resource_slot::{parse_binary_size, SlotAmount};
 use rust_decimal::prelude::ToPrimitive;
 use sea_orm::sea_query::Expr;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set,
-};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set};
 
 use super::auth::Identity;
-use super::mutation::{affected, json_of, slots_input, Outcome};
+use super::mutation::{affected, insert_one, json_of, slots_input, Outcome};
 use super::scope::require_superadmin;
 use super::{Error, Result};
-use crate::db::{self, RetryPolicy};
 
 pub async fn get(
     db: &DatabaseConnection,
@@ -75,12 +72,7 @@ pub async fn create(
             .transpose()?
             .flatten()),
     };
-    let inserted = db::serializable(db, RetryPolicy::default(), move |txn| {
-        let row = row.clone();
-        Box::pin(async move { Ok::<_, Error>(row.insert(txn).await?) })
-    })
-    .await?;
-    Ok(Outcome::Done(inserted))
+    insert_one(db, row).await
 }
 
 /// `modify_resource_preset` (superadmins).

@@ -9,7 +9,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::auth::Identity;
-use super::mutation::{affected, Outcome};
+use super::mutation::{affected, insert_one, Outcome};
 use super::scope::require_superadmin;
 use super::{Error, Result};
 use crate::db::{self, RetryPolicy};
@@ -142,12 +142,7 @@ pub async fn create(
             .clone()
             .unwrap_or_else(|| serde_json::json!({}))),
     };
-    let inserted = db::serializable(db, RetryPolicy::default(), move |txn| {
-        let row = row.clone();
-        Box::pin(async move { Ok::<_, Error>(row.insert(txn).await?) })
-    })
-    .await?;
-    Ok(Outcome::Done(inserted))
+    insert_one(db, row).await
 }
 
 /// `modify_scaling_group` (superadmins).

@@ -4,12 +4,13 @@
 
 use std::collections::HashMap;
 
-use entities::enums::KernelStatus;
-use entities::{kernels, session_dependencies};
+use entities::enums::{KernelStatus, SessionResult, SessionTypes};
+use entities::{kernels, session_dependencies, ResourceSlot};
+use sea_orm::prelude::DateTimeWithTimeZone;
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, Order, Query, SelectStatement};
 use sea_orm::{
-    ActiveEnum, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, FromQueryResult,
-    QueryFilter, QueryOrder, QueryResult,
+    ActiveEnum, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
+    FromQueryResult, QueryFilter, QueryOrder, QueryResult, QuerySelect,
 };
 use uuid::Uuid;
 
@@ -36,10 +37,111 @@ pub const ACTIVE_STATUSES: &[KernelStatus] = &[
     KernelStatus::Error,
 ];
 
+/// A kernel as the API shows it: the columns of `kernels` that some answer uses (not the
+/// environment, internal data, ports or logs, which lists would read and drop).
+#[derive(Debug, Clone, PartialEq, FromQueryResult)]
+pub struct Kernel {
+    pub id: Uuid,
+    pub session_id: Uuid,
+    pub session_name: Option<String>,
+    pub session_type: SessionTypes,
+    pub cluster_mode: String,
+    pub cluster_size: i32,
+    pub cluster_role: String,
+    pub cluster_idx: i32,
+    pub cluster_hostname: String,
+    pub scaling_group: Option<String>,
+    pub agent: Option<String>,
+    pub domain_name: String,
+    pub group_id: Uuid,
+    pub user_uuid: Uuid,
+    pub access_key: Option<String>,
+    pub image: Option<String>,
+    pub registry: Option<String>,
+    pub tag: Option<String>,
+    pub container_id: Option<String>,
+    pub occupied_slots: ResourceSlot,
+    pub occupied_shares: serde_json::Value,
+    pub mounts: Option<Vec<String>>,
+    pub resource_opts: Option<serde_json::Value>,
+    pub service_ports: Option<serde_json::Value>,
+    pub created_at: Option<DateTimeWithTimeZone>,
+    pub terminated_at: Option<DateTimeWithTimeZone>,
+    pub starts_at: Option<DateTimeWithTimeZone>,
+    pub status: KernelStatus,
+    pub status_changed: Option<DateTimeWithTimeZone>,
+    pub status_info: Option<String>,
+    pub status_data: Option<serde_json::Value>,
+    pub startup_command: Option<String>,
+    pub result: SessionResult,
+    pub num_queries: Option<i64>,
+    pub last_stat: Option<serde_json::Value>,
+}
+
+/// The columns of [`Kernel`], in its order.
+const KERNEL_COLUMNS: &[kernels::Column] = {
+    use kernels::Column as C;
+    &[
+        C::Id,
+        C::SessionId,
+        C::SessionName,
+        C::SessionType,
+        C::ClusterMode,
+        C::ClusterSize,
+        C::ClusterRole,
+        C::ClusterIdx,
+        C::ClusterHostname,
+        C::ScalingGroup,
+        C::Agent,
+        C::DomainName,
+        C::GroupId,
+        C::UserUuid,
+        C::AccessKey,
+        C::Image,
+        C::Registry,
+        C::Tag,
+        C::ContainerId,
+        C::OccupiedSlots,
+        C::OccupiedShares,
+        C::Mounts,
+        C::ResourceOpts,
+        C::ServicePorts,
+        C::CreatedAt,
+        C::TerminatedAt,
+        C::StartsAt,
+        C::Status,
+        C::StatusChanged,
+        C::StatusInfo,
+        C::StatusData,
+        C::StartupCommand,
+        C::Result,
+        C::NumQueries,
+        C::LastStat,
+    ]
+};
+
+/// Adds the columns of [`Kernel`] to a statement.
+fn kernel_columns(s: &mut SelectStatement) {
+    s.columns(KERNEL_COLUMNS.iter().map(|c| (kernels::Entity, *c)));
+}
+
+/// Kernels matching `filter`, in cluster order.
+async fn select_kernels(db: &DatabaseConnection, filter: Condition) -> Result<Vec<Kernel>> {
+    Ok(kernels::Entity::find()
+        .select_only()
+        .columns(KERNEL_COLUMNS.iter().copied())
+        .filter(filter)
+        .order_by_asc(kernels::Column::ClusterIdx)
+        .order_by_asc(kernels::Column::Id)
+        .into_model::<Kernel>()
+        .all(db)
+        .await?)
+}
+
 /// A session: its main kernel with the names of its group and user.
 #[derive(Debug, Clone)]
 pub struct SessionRow {
-    pub kernel: kernels::Model,
+    pub kernel: Kernel,
     pub group_name: Option<String>,
     pub user_email: Option<String>,
 }
@@ -101,14 +203,18 @@ fn last_updated() -> Expr {
 }
 
 fn session_columns(s: &mut SelectStatement) {
-    s.expr(Expr::cust(
-        "kernels.*, groups.name AS joined_group_name, users.email AS joined_user_email",
-    ));
+    kernel_columns(s);
+    s.expr_as(col_of("groups", "name"), Alias::new("joined_group_name"))
+        .expr_as(col_of("users", "email"), Alias::new("joined_user_email"));
+}
+
+fn col_of(table: &str, column: &str) -> Expr {
+    Expr::col((Alias::new(table), Alias::new(column)))
 }
 
 fn session_row(row: &QueryResult) -> Result<SessionRow, sea_orm::DbErr> {
     Ok(SessionRow {
-        kernel: kernels::Model::from_query_result(row, "")?,
+        kernel: Kernel::from_query_result(row, "")?,
         group_name: row.try_get("", "joined_group_name")?,
         user_email: row.try_get("", "joined_user_email")?,
     })
@@ -234,16 +340,16 @@ pub async fn container(
     db: &DatabaseConnection,
     caller: &Identity,
     id: Uuid,
-) -> Result<Option<kernels::Model>> {
+) -> Result<Option<Kernel>> {
     let scope = scope(caller, None, None)?;
-    let mut q = kernels::Entity::find_by_id(id);
+    let mut filter = Condition::all().add(kernels::Column::Id.eq(id));
     if let Some(d) = scope.domain_name {
-        q = q.filter(kernels::Column::DomainName.eq(d));
+        filter = filter.add(kernels::Column::DomainName.eq(d));
     }
     if let Some(ak) = scope.owner {
-        q = q.filter(kernels::Column::AccessKey.eq(ak));
+        filter = filter.add(kernels::Column::AccessKey.eq(ak));
     }
-    Ok(q.one(db).await?)
+    Ok(select_kernels(db, filter).await?.pop())
 }
 
 /// `compute_container_list`: the containers of one session.
@@ -254,7 +360,7 @@ pub async fn container_page(
     session_id: &str,
     role: Option<String>,
     hide_agents: bool,
-) -> Result<(Vec<kernels::Model>, i64)> {
+) -> Result<(Vec<Kernel>, i64)> {
     let mut conditions = scope_conditions(scope(caller, None, None)?);
     conditions.push(k("session_id").eq(parse_uuid("session_id", session_id)?));
     if let Some(role) = role {
@@ -275,7 +381,7 @@ pub async fn container_page(
     let rows = page
         .rows
         .iter()
-        .map(|r| kernels::Model::from_query_result(r, ""))
+        .map(|r| Kernel::from_query_result(r, ""))
         .collect::<Result<_, _>>()?;
     Ok((rows, page.total_count))
 }
@@ -284,18 +390,33 @@ pub async fn container_page(
 pub async fn containers_of(
     db: &DatabaseConnection,
     session_ids: &[Uuid],
-) -> Result<HashMap<Uuid, Vec<kernels::Model>>> {
-    let rows = kernels::Entity::find()
-        .filter(kernels::Column::SessionId.is_in(session_ids.iter().copied()))
-        .order_by_asc(kernels::Column::ClusterIdx)
-        .order_by_asc(kernels::Column::Id)
-        .all(db)
-        .await?;
-    let mut by_session: HashMap<Uuid, Vec<kernels::Model>> = HashMap::new();
-    for row in rows {
+) -> Result<HashMap<Uuid, Vec<Kernel>>> {
+    let filter =
+        Condition::all().add(kernels::Column::SessionId.is_in(session_ids.iter().copied()));
+    let mut by_session: HashMap<Uuid, Vec<Kernel>> = HashMap::new();
+    for row in select_kernels(db, filter).await? {
         by_session.entry(row.session_id).or_default().push(row);
     }
     Ok(by_session)
+}
+
+/// The containers on each of `agents`, optionally only those in `statuses`; one statement.
+pub async fn containers_on(
+    db: &DatabaseConnection,
+    agents: &[String],
+    statuses: Option<Vec<KernelStatus>>,
+) -> Result<HashMap<String, Vec<Kernel>>> {
+    let mut filter = Condition::all().add(kernels::Column::Agent.is_in(agents.iter().cloned()));
+    if let Some(statuses) = statuses {
+        filter = filter.add(kernels::Column::Status.is_in(statuses));
+    }
+    let mut by_agent: HashMap<String, Vec<Kernel>> = HashMap::new();
+    for row in select_kernels(db, filter).await? {
+        if let Some(agent) = row.agent.clone() {
+            by_agent.entry(agent).or_default().push(row);
+        }
+    }
+    Ok(by_agent)
 }
 
 /// The sessions each session depends on; one statement.
