@@ -43,12 +43,11 @@ pub async fn require_auth(
 ) -> Result<Response, ApiError> {
     let headers = request.headers();
     // A bearer token (from `/auth/authorize` with `type: "jwt"`) stands for its keypair.
-    if let Some(token) =
+    if let Some(bearer) =
         header_str(headers, "authorization").and_then(|a| a.strip_prefix("Bearer "))
     {
-        let access_key =
-            crate::auth::token::verify(state.local.manager.secret.expose(), token.trim())
-                .map_err(ApiError::auth_failed)?;
+        let access_key = token::verify(state.local.manager.secret.expose(), bearer.trim())
+            .map_err(ApiError::auth_failed)?;
         let identity = authenticate_access_key(&state.db, &access_key).await?;
         return admit(&state, identity, request, next).await;
     }

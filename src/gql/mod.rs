@@ -79,8 +79,7 @@ impl RequestContext {
     }
 
     pub fn hide_agents(&self) -> bool {
-        self.state.local.manager.hide_agents
-            && self.identity.role != entities::enums::UserRole::Superadmin
+        crate::services::scope::hides_agents(&self.identity, self.state.local.manager.hide_agents)
     }
 }
 

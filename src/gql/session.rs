@@ -5,7 +5,6 @@ use std::sync::Arc;
 use async_graphql::{Context, Object, Result, ID};
 use entities::enums::{ClusterMode, KernelStatus};
 use entities::resource_slot::SlotAmount;
-use entities::ResourceSlot;
 use rust_decimal::prelude::ToPrimitive;
 use sea_orm::ActiveEnum;
 use uuid::Uuid;
@@ -15,7 +14,7 @@ use super::items::{clamp_count, Items};
 use super::loaders::{load, prime, ContainersOfSession, DependenciesOfSession, LiveStat};
 use super::scalars::{BigInt, DateTime, JsonString};
 use super::RequestContext;
-use crate::services::sessions::{Kernel, SessionRow};
+use crate::services::sessions::{total_occupied, Kernel, SessionRow};
 
 /// The live statistics of a kernel: from Redis while it runs, else the last ones stored.
 async fn kernel_stat(ctx: &Context<'_>, k: &Kernel) -> Result<Option<Arc<serde_json::Value>>> {
@@ -152,16 +151,7 @@ impl ComputeSession {
     /// The sum over all containers of the session.
     async fn occupied_slots(&self, ctx: &Context<'_>) -> Result<Option<JsonString>> {
         let containers = load(ctx, ContainersOfSession(self.k().session_id)).await?;
-        let mut total = ResourceSlot::new();
-        for c in containers.iter() {
-            for (slot, amount) in c.occupied_slots.iter() {
-                let sum = total
-                    .amount(slot)
-                    .checked_add(amount)
-                    .unwrap_or(SlotAmount::Infinity);
-                total.insert(slot, sum);
-            }
-        }
+        let total = total_occupied(&containers);
         Ok(Some(JsonString::slots(&total)))
     }
     async fn num_queries(&self) -> Option<BigInt> {

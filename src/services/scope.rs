@@ -23,6 +23,12 @@ pub fn require_admin(caller: &Identity) -> Result<()> {
     }
 }
 
+/// Whether agent ids are hidden from `caller`: with `[manager] hide-agents`, from everyone but
+/// superadmins.
+pub fn hides_agents(caller: &Identity, hide_agents: bool) -> bool {
+    hide_agents && caller.role != UserRole::Superadmin
+}
+
 /// The domain and owner a scoped read is limited to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Scope<T> {

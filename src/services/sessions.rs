@@ -78,6 +78,21 @@ pub struct Kernel {
     pub last_stat: Option<serde_json::Value>,
 }
 
+/// What a session occupies: the sum over its containers (unlimited if a sum overflows).
+pub fn total_occupied(containers: &[std::sync::Arc<Kernel>]) -> ResourceSlot {
+    let mut total = ResourceSlot::new();
+    for c in containers {
+        for (slot, amount) in c.occupied_slots.iter() {
+            let sum = total
+                .amount(slot)
+                .checked_add(amount)
+                .unwrap_or(entities::resource_slot::SlotAmount::Infinity);
+            total.insert(slot, sum);
+        }
+    }
+    total
+}
+
 /// The columns of [`Kernel`], in its order.
 const KERNEL_COLUMNS: &[kernels::Column] = {
     use kernels::Column as C;
