@@ -128,7 +128,7 @@ impl Loader<ScalingGroupsOfGroup> for Batch {
         keys: &[ScalingGroupsOfGroup],
     ) -> Loaded<ScalingGroupsOfGroup, Self::Value> {
         let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
-        let found = services::groups::scaling_groups_of(&self.db, &ids).await?;
+        let found = services::scaling_groups::names_for_groups(&self.db, &ids).await?;
         Ok(found
             .into_iter()
             .map(|(k, v)| (ScalingGroupsOfGroup(k), v))
@@ -147,7 +147,7 @@ impl Loader<ScalingGroupsOfDomain> for Batch {
         keys: &[ScalingGroupsOfDomain],
     ) -> Loaded<ScalingGroupsOfDomain, Self::Value> {
         let names: Vec<String> = keys.iter().map(|k| k.0.clone()).collect();
-        let found = services::domains::scaling_groups_of(&self.db, &names).await?;
+        let found = services::scaling_groups::names_for_domains(&self.db, &names).await?;
         Ok(found
             .into_iter()
             .map(|(k, v)| (ScalingGroupsOfDomain(k), v))

@@ -1,9 +1,7 @@
 //! Domains: reads and the admin mutations.
 
-use std::collections::HashMap;
-
 use entities::enums::UserRole;
-use entities::{domains, groups, kernels, sgroups_for_domains, users, ResourceSlot};
+use entities::{domains, groups, kernels, users, ResourceSlot};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set,
@@ -43,26 +41,6 @@ pub async fn list(
         q = q.filter(domains::Column::IsActive.eq(active));
     }
     Ok(q.order_by_asc(domains::Column::Name).all(db).await?)
-}
-
-/// The scaling groups associated with each domain, in one statement.
-pub async fn scaling_groups_of(
-    db: &DatabaseConnection,
-    names: &[String],
-) -> Result<HashMap<String, Vec<String>>> {
-    let rows = sgroups_for_domains::Entity::find()
-        .filter(sgroups_for_domains::Column::Domain.is_in(names.iter().cloned()))
-        .order_by_asc(sgroups_for_domains::Column::ScalingGroup)
-        .all(db)
-        .await?;
-    let mut by_domain: HashMap<String, Vec<String>> = HashMap::new();
-    for row in rows {
-        by_domain
-            .entry(row.domain)
-            .or_default()
-            .push(row.scaling_group);
-    }
-    Ok(by_domain)
 }
 
 /// The properties of a new domain (`DomainInput`); omitted ones take the declared defaults.

@@ -1,9 +1,7 @@
 //! Groups (projects): reads and the admin mutations.
 
-use std::collections::HashMap;
-
 use entities::enums::UserRole;
-use entities::{association_groups_users, groups, kernels, sgroups_for_groups, vfolders};
+use entities::{association_groups_users, groups, kernels, vfolders};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
@@ -106,26 +104,6 @@ pub async fn list(
         .order_by_asc(groups::Column::Name)
         .all(db)
         .await?)
-}
-
-/// The scaling groups associated with each group, in one statement.
-pub async fn scaling_groups_of(
-    db: &DatabaseConnection,
-    ids: &[Uuid],
-) -> Result<HashMap<Uuid, Vec<String>>> {
-    let rows = sgroups_for_groups::Entity::find()
-        .filter(sgroups_for_groups::Column::Group.is_in(ids.iter().copied()))
-        .order_by_asc(sgroups_for_groups::Column::ScalingGroup)
-        .all(db)
-        .await?;
-    let mut by_group: HashMap<Uuid, Vec<String>> = HashMap::new();
-    for row in rows {
-        by_group
-            .entry(row.group)
-            .or_default()
-            .push(row.scaling_group);
-    }
-    Ok(by_group)
 }
 
 /// The properties of a new group (`GroupInput`); omitted ones take the declared defaults.

@@ -13,7 +13,9 @@ use sea_orm::{
 
 use super::auth::Identity;
 use super::listing::{fetch_page, ListQuery, PageRequest};
-use super::mutation::{affected, insert_one, json_of, slots_input, Outcome, EMPTY_DOTFILES};
+use super::mutation::{
+    affected, insert_one, json_of, slots_input, update_columns, Outcome, EMPTY_DOTFILES,
+};
 use super::rate_limit::num_queries_key;
 use super::scope::{require_admin, require_superadmin, scoped};
 use super::{list_fields, Error, Result};
@@ -386,14 +388,8 @@ pub async fn modify_policy(
     if let Some(v) = &changes.allowed_vfolder_hosts {
         sets.push((C::AllowedVfolderHosts, Expr::value(v.clone())));
     }
-    if sets.is_empty() {
-        return Ok(Outcome::Refused("nothing to update".into()));
-    }
-    let update = sets.into_iter().fold(
-        keypair_resource_policies::Entity::update_many().filter(C::Name.eq(name)),
-        |u, (col, value)| u.col_expr(col, value),
-    );
-    affected(db, update).await
+    let update = keypair_resource_policies::Entity::update_many().filter(C::Name.eq(name));
+    update_columns(db, update, sets).await
 }
 
 /// `delete_keypair_resource_policy` (superadmins).

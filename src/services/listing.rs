@@ -65,6 +65,18 @@ pub struct ListQuery {
     pub default_order: Vec<(Expr, Order)>,
 }
 
+/// Rows of a batched read, grouped by the key they answer (in the order read); how every
+/// `*_of` read hands its rows to the caller's loader.
+pub fn group_by<K: std::hash::Hash + Eq, V>(
+    rows: impl IntoIterator<Item = (K, V)>,
+) -> std::collections::HashMap<K, Vec<V>> {
+    let mut groups = std::collections::HashMap::<K, Vec<V>>::new();
+    for (key, value) in rows {
+        groups.entry(key).or_default().push(value);
+    }
+    groups
+}
+
 /// The field names a filter refers to.
 fn field_names(expr: &queryfilter::Expr) -> Vec<String> {
     match expr {

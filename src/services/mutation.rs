@@ -81,6 +81,26 @@ where
     Ok(Outcome::Done(inserted))
 }
 
+/// Sets `columns` of the rows `update` selects (21.03's `set_if_set`); with no column given,
+/// nothing to update.
+pub async fn update_columns<E>(
+    db: &DatabaseConnection,
+    update: sea_orm::UpdateMany<E>,
+    columns: Vec<(E::Column, sea_orm::sea_query::Expr)>,
+) -> Result<Outcome<()>>
+where
+    E: EntityTrait,
+    sea_orm::UpdateMany<E>: Clone + Send + Sync + 'static,
+{
+    if columns.is_empty() {
+        return Ok(Outcome::Refused("nothing to update".into()));
+    }
+    let update = columns
+        .into_iter()
+        .fold(update, |u, (column, value)| u.col_expr(column, value));
+    affected(db, update).await
+}
+
 /// Runs one UPDATE or DELETE in its own transaction: done when it touched a row.
 pub async fn affected<S>(db: &DatabaseConnection, statement: S) -> Result<Outcome<()>>
 where

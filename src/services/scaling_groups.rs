@@ -8,8 +8,11 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
+use std::collections::HashMap;
+
 use super::auth::Identity;
-use super::mutation::{affected, insert_one, Outcome};
+use super::listing::group_by;
+use super::mutation::{affected, insert_one, update_columns, Outcome};
 use super::scope::require_superadmin;
 use super::{Error, Result};
 use crate::db::{self, RetryPolicy};
@@ -173,14 +176,8 @@ pub async fn modify(
     if let Some(v) = &changes.scheduler_opts {
         sets.push((C::SchedulerOpts, Expr::value(v.clone())));
     }
-    if sets.is_empty() {
-        return Ok(Outcome::Refused("nothing to update".into()));
-    }
-    let update = sets.into_iter().fold(
-        scaling_groups::Entity::update_many().filter(C::Name.eq(name)),
-        |u, (col, value)| u.col_expr(col, value),
-    );
-    affected(db, update).await
+    let update = scaling_groups::Entity::update_many().filter(C::Name.eq(name));
+    update_columns(db, update, sets).await
 }
 
 /// `delete_scaling_group` (superadmins); its associations go with it.
@@ -283,4 +280,34 @@ pub async fn disassociate(
             affected(db, q).await
         }
     }
+}
+
+/// The scaling groups associated with each domain, in one statement.
+pub async fn names_for_domains(
+    db: &DatabaseConnection,
+    domains: &[String],
+) -> Result<HashMap<String, Vec<String>>> {
+    let rows = sgroups_for_domains::Entity::find()
+        .filter(sgroups_for_domains::Column::Domain.is_in(domains.iter().cloned()))
+        .order_by_asc(sgroups_for_domains::Column::ScalingGroup)
+        .all(db)
+        .await?;
+    Ok(group_by(
+        rows.into_iter().map(|r| (r.domain, r.scaling_group)),
+    ))
+}
+
+/// The scaling groups associated with each group, in one statement.
+pub async fn names_for_groups(
+    db: &DatabaseConnection,
+    groups: &[Uuid],
+) -> Result<HashMap<Uuid, Vec<String>>> {
+    let rows = sgroups_for_groups::Entity::find()
+        .filter(sgroups_for_groups::Column::Group.is_in(groups.iter().copied()))
+        .order_by_asc(sgroups_for_groups::Column::ScalingGroup)
+        .all(db)
+        .await?;
+    Ok(group_by(
+        rows.into_iter().map(|r| (r.group, r.scaling_group)),
+    ))
 }

@@ -15,7 +15,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::auth::Identity;
-use super::listing::{fetch_page, ListQuery, PageRequest};
+use super::listing::{fetch_page, group_by, ListQuery, PageRequest};
 use super::scope::{parse_status_list, scoped, Scope};
 use super::{list_fields, Error, Result};
 
@@ -408,11 +408,8 @@ pub async fn containers_of(
 ) -> Result<HashMap<Uuid, Vec<Kernel>>> {
     let filter =
         Condition::all().add(kernels::Column::SessionId.is_in(session_ids.iter().copied()));
-    let mut by_session: HashMap<Uuid, Vec<Kernel>> = HashMap::new();
-    for row in select_kernels(db, filter).await? {
-        by_session.entry(row.session_id).or_default().push(row);
-    }
-    Ok(by_session)
+    let rows = select_kernels(db, filter).await?;
+    Ok(group_by(rows.into_iter().map(|k| (k.session_id, k))))
 }
 
 /// The containers on each of `agents`, optionally only those in `statuses`; one statement.
@@ -425,13 +422,10 @@ pub async fn containers_on(
     if let Some(statuses) = statuses {
         filter = filter.add(kernels::Column::Status.is_in(statuses));
     }
-    let mut by_agent: HashMap<String, Vec<Kernel>> = HashMap::new();
-    for row in select_kernels(db, filter).await? {
-        if let Some(agent) = row.agent.clone() {
-            by_agent.entry(agent).or_default().push(row);
-        }
-    }
-    Ok(by_agent)
+    let rows = select_kernels(db, filter).await?;
+    Ok(group_by(
+        rows.into_iter().filter_map(|k| Some((k.agent.clone()?, k))),
+    ))
 }
 
 /// The sessions each session depends on; one statement.
@@ -477,11 +471,9 @@ pub async fn of_keypairs(
     if let Some(statuses) = statuses {
         conditions.push(status_in(statuses));
     }
-    let mut by_key: HashMap<String, Vec<SessionRow>> = HashMap::new();
-    for s in select_sessions(db, conditions).await? {
-        if let Some(ak) = s.kernel.access_key.clone() {
-            by_key.entry(ak).or_default().push(s);
-        }
-    }
-    Ok(by_key)
+    let rows = select_sessions(db, conditions).await?;
+    Ok(group_by(
+        rows.into_iter()
+            .filter_map(|s| Some((s.kernel.access_key.clone()?, s))),
+    ))
 }

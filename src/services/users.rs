@@ -15,7 +15,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::auth::Identity;
-use super::listing::{fetch_page, ListQuery, PageRequest};
+use super::listing::{fetch_page, group_by, ListQuery, PageRequest};
 use super::mutation::{Outcome, EMPTY_DOTFILES};
 use super::scope::{admin_domain, parse_status_list, require_superadmin, scoped};
 use super::sessions::ACTIVE_STATUSES;
@@ -191,11 +191,9 @@ pub async fn groups_of(
         .into_model::<Membership>()
         .all(db)
         .await?;
-    let mut by_user: HashMap<Uuid, Vec<(Uuid, String)>> = HashMap::new();
-    for m in rows {
-        by_user.entry(m.user_id).or_default().push((m.id, m.name));
-    }
-    Ok(by_user)
+    Ok(group_by(
+        rows.into_iter().map(|m| (m.user_id, (m.id, m.name))),
+    ))
 }
 
 /// Email and full name of each user (for `KeyPair.user_info`).

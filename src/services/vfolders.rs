@@ -10,7 +10,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::auth::Identity;
-use super::listing::{fetch_page, ListQuery, PageRequest};
+use super::listing::{fetch_page, group_by, ListQuery, PageRequest};
 use super::scope::scoped;
 use super::{list_fields, Error, Result};
 
@@ -120,11 +120,7 @@ pub async fn of_users(
         .order_by_asc(vfolders::Column::Name)
         .all(db)
         .await?;
-    let mut by_user: HashMap<Uuid, Vec<vfolders::Model>> = HashMap::new();
-    for row in rows {
-        if let Some(u) = row.user {
-            by_user.entry(u).or_default().push(row);
-        }
-    }
-    Ok(by_user)
+    Ok(group_by(
+        rows.into_iter().filter_map(|v| Some((v.user?, v))),
+    ))
 }
