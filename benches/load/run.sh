@@ -8,7 +8,13 @@
 # Redis with bench_seed_redis.py's live statistics; starts a release build on port 8091 and
 # reports req/s, p99 latency and the manager's resident memory.
 #
-# Usage: benches/load/run.sh [DURATION_SECONDS]   (BENCH_DATA: the bench data directory)
+# Besides req/s and p99, each line gives the CPU time per request spent in the manager, in
+# PostgreSQL and in Redis (from /proc), which varies far less between runs than throughput on
+# a shared 2-core VM.
+#
+# Usage: benches/load/run.sh [DURATION_SECONDS]
+#   BENCH_DATA: the bench data directory; BENCH_ONLY: names of the requests to run
+#   (e.g. "auth_test user_list"); BENCH_CLIENTS: client counts (default "1 32").
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -57,20 +63,38 @@ sed -e 's/"-U", "postgres", "-d", "backend"/"-U", "bai", "-d", "'$DB'"/' \
 MANAGER_PID=$!
 for _ in $(seq 100); do curl -sf "http://$HOST/" >/dev/null && break; sleep 0.1; done
 rss() { awk '/VmRSS/ {printf "%.1f", $2 / 1024}' "/proc/$MANAGER_PID/status"; }
+# CPU ticks (user + system) used so far by the processes of a command name.
+cpu_ticks() { { cat /proc/[0-9]*/stat 2>/dev/null || true; } | awk -v n="($1)" '$2 == n {t += $14 + $15} END {print t + 0}'; }
+TICKS_PER_S=$(getconf CLK_TCK)
 log "manager up, RSS $(rss) MiB"
 
 graphql_body() { python3 -c 'import json,sys; print(json.dumps({"query": open(sys.argv[1]).read()}))' "$1"; }
 
 run() { # name method path body-file
     local name=$1 method=$2 path=$3 body=${4:-} content_type=application/octet-stream
+    case " ${BENCH_ONLY:-$name} " in *" $name "*) ;; *) return 0 ;; esac
     [ -n "$body" ] && content_type=application/json
     export BENCH_METHOD=$method BENCH_BODY_FILE=$body
     BENCH_HEADERS=$(python3 benches/load/sign.py "$method" "$path" "$HOST" $AK $SK $content_type)
     export BENCH_HEADERS
-    for clients in 1 32; do
-        local threads=$((clients < 2 ? 1 : 2))
+    local curl_args=(-s -o /dev/null -w '%{size_download}' -X "$method") size
+    while IFS= read -r header; do curl_args+=(-H "$header"); done <<< "$BENCH_HEADERS"
+    [ -n "$body" ] && curl_args+=(--data-binary "@$body")
+    size=$(curl "${curl_args[@]}" "http://$HOST$path")
+    for clients in ${BENCH_CLIENTS:-1 32}; do
+        local threads=$((clients < 2 ? 1 : 2)) before after
+        before="$(cpu_ticks bai-manager) $(cpu_ticks postgres) $(cpu_ticks redis-server)"
         wrk -t$threads -c$clients -d"${DURATION}s" -s benches/load/request.lua "http://$HOST$path" \
-            | awk -v n="$name" -v c="$clients" '/^RESULT/ {sub(/^RESULT /, ""); print n, "clients=" c, $0}'
+            > "$WORK/wrk.out"
+        after="$(cpu_ticks bai-manager) $(cpu_ticks postgres) $(cpu_ticks redis-server)"
+        awk -v n="$name" -v c="$clients" -v hz="$TICKS_PER_S" -v b="$before" -v a="$after" -v size="$size" '
+            /^RESULT/ {
+                split(b, x); split(a, y); sub(/^RESULT /, "")
+                match($0, /requests=[0-9]+/); r = substr($0, RSTART + 9, RLENGTH - 9)
+                ms = 1000 / hz / (r > 0 ? r : 1)
+                printf "%s clients=%s %s response_bytes=%s cpu_ms_per_req: manager=%.3f postgres=%.3f redis=%.3f\n",
+                    n, c, $0, size, (y[1] - x[1]) * ms, (y[2] - x[2]) * ms, (y[3] - x[3]) * ms
+            }' "$WORK/wrk.out"
     done
 }
 

@@ -15,8 +15,10 @@
 
 pub mod defaults;
 pub mod enums;
+pub mod raw_json;
 pub mod resource_slot;
 pub mod tables;
 
+pub use raw_json::RawJson;
 pub use resource_slot::{ResourceSlot, SlotAmount, SlotError, SlotUnit};
 pub use tables::*;

@@ -409,23 +409,93 @@ impl Serialize for ResourceSlot {
 /// hand-written fixtures contain); nulls are dropped as 21.03's `from_json` drops them.
 impl<'de> Deserialize<'de> for ResourceSlot {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let raw = BTreeMap::<String, serde_json::Value>::deserialize(deserializer)?;
+        deserializer.deserialize_map(SlotsVisitor)
+    }
+}
+
+/// Reads the amounts as they come (every kernel row has one of these maps, so no intermediate
+/// JSON tree is built).
+struct SlotsVisitor;
+
+impl<'de> de::Visitor<'de> for SlotsVisitor {
+    type Value = ResourceSlot;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an object of resource slot amounts")
+    }
+
+    fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<ResourceSlot, A::Error> {
         let mut slots = BTreeMap::new();
-        for (slot, value) in raw {
-            if value.is_null() {
-                continue;
+        while let Some(slot) = map.next_key::<String>()? {
+            let StoredAmount(amount) = map.next_value()?;
+            match amount {
+                Some(Ok(amount)) => {
+                    slots.insert(slot, amount);
+                }
+                Some(Err(value)) => {
+                    return Err(de::Error::custom(SlotError::NotANumber { slot, value }))
+                }
+                None => {}
             }
-            let amount = json_scalar_text(&value)
-                .and_then(|t| t.parse::<SlotAmount>().ok())
-                .ok_or_else(|| {
-                    de::Error::custom(SlotError::NotANumber {
-                        slot: slot.clone(),
-                        value: value.to_string(),
-                    })
-                })?;
-            slots.insert(slot, amount);
         }
         Ok(ResourceSlot(slots))
+    }
+}
+
+/// One stored amount: absent for null, else the amount or the offending value as JSON text.
+struct StoredAmount(Option<Result<SlotAmount, String>>);
+
+impl<'de> Deserialize<'de> for StoredAmount {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct AmountVisitor;
+
+        impl AmountVisitor {
+            fn parsed(text: &str, shown: impl FnOnce() -> String) -> StoredAmount {
+                StoredAmount(Some(text.parse::<SlotAmount>().map_err(|_| shown())))
+            }
+        }
+
+        impl<'de> de::Visitor<'de> for AmountVisitor {
+            type Value = StoredAmount;
+
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a decimal string or a number")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<StoredAmount, E> {
+                Ok(Self::parsed(v, || serde_json::Value::from(v).to_string()))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<StoredAmount, E> {
+                Ok(StoredAmount(Some(Ok(SlotAmount::from(v)))))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<StoredAmount, E> {
+                Ok(Self::parsed(&v.to_string(), || v.to_string()))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<StoredAmount, E> {
+                let text = serde_json::Value::from(v).to_string();
+                Ok(Self::parsed(&text, || text.clone()))
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<StoredAmount, E> {
+                Ok(StoredAmount(None))
+            }
+            fn visit_none<E: de::Error>(self) -> Result<StoredAmount, E> {
+                Ok(StoredAmount(None))
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<StoredAmount, E> {
+                Ok(StoredAmount(Some(Err(v.to_string()))))
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(self, seq: A) -> Result<StoredAmount, A::Error> {
+                let value =
+                    serde_json::Value::deserialize(de::value::SeqAccessDeserializer::new(seq))?;
+                Ok(StoredAmount(Some(Err(value.to_string()))))
+            }
+            fn visit_map<A: de::MapAccess<'de>>(self, map: A) -> Result<StoredAmount, A::Error> {
+                let value =
+                    serde_json::Value::deserialize(de::value::MapAccessDeserializer::new(map))?;
+                Ok(StoredAmount(Some(Err(value.to_string()))))
+            }
+        }
+
+        deserializer.deserialize_any(AmountVisitor)
     }
 }
 

@@ -10,9 +10,10 @@ use sea_orm::ActiveEnum;
 
 use super::error::to_gql;
 use super::items::{clamp_count, Items};
-use super::loaders::{load, prime, ContainersOfAgent, LiveStat};
+use super::loaders::{load, prime, ContainersOfAgent, LiveStatOf};
 use super::scalars::{DateTime, JsonString};
 use super::session::ComputeContainer;
+use crate::services::live_stats::LiveStat;
 use crate::services::Error;
 
 #[derive(Clone)]
@@ -42,22 +43,9 @@ fn slot_mib(slots: &ResourceSlot, slot: &str) -> Option<i32> {
     }
 }
 
-/// A number inside a live-statistics document (stored as a decimal string or a number).
-pub(super) fn stat_number(stat: &serde_json::Value, path: &[&str]) -> Option<f64> {
-    let mut node = stat;
-    for key in path {
-        node = node.get(key)?;
-    }
-    match node {
-        serde_json::Value::String(s) => s.parse().ok(),
-        serde_json::Value::Number(n) => n.as_f64(),
-        _ => None,
-    }
-}
-
 impl Agent {
-    async fn stat(&self, ctx: &Context<'_>) -> Result<Option<Arc<serde_json::Value>>> {
-        load(ctx, LiveStat(self.0.id.clone())).await
+    async fn stat(&self, ctx: &Context<'_>) -> Result<Option<Arc<LiveStat>>> {
+        load(ctx, LiveStatOf(self.0.id.clone())).await
     }
 }
 
@@ -97,13 +85,13 @@ impl Agent {
         self.0.lost_at.map(DateTime)
     }
     async fn live_stat(&self, ctx: &Context<'_>) -> Result<Option<JsonString>> {
-        Ok(self.stat(ctx).await?.map(|s| JsonString((*s).clone())))
+        Ok(self.stat(ctx).await?.map(|s| JsonString::of(&*s)))
     }
     async fn version(&self) -> Option<&str> {
         Some(&self.0.version)
     }
     async fn compute_plugins(&self) -> Option<JsonString> {
-        Some(JsonString(self.0.compute_plugins.clone()))
+        Some(JsonString::of(&self.0.compute_plugins))
     }
     // Asked of the agent itself over RPC, which comes with the agent plane.
     async fn hardware_metadata(&self) -> Result<Option<JsonString>> {
@@ -138,14 +126,14 @@ impl Agent {
     async fn cpu_cur_pct(&self, ctx: &Context<'_>) -> Result<Option<f64>> {
         let stat = self.stat(ctx).await?;
         Ok(Some(
-            stat.and_then(|s| stat_number(&s, &["node", "cpu_util", "pct"]))
+            stat.and_then(|s| s.number(&["node", "cpu_util", "pct"]))
                 .unwrap_or(0.0),
         ))
     }
     async fn mem_cur_bytes(&self, ctx: &Context<'_>) -> Result<Option<f64>> {
         let stat = self.stat(ctx).await?;
         Ok(Some(
-            stat.and_then(|s| stat_number(&s, &["node", "mem", "current"]))
+            stat.and_then(|s| s.number(&["node", "mem", "current"]))
                 .unwrap_or(0.0),
         ))
     }
@@ -185,7 +173,7 @@ impl AgentList {
         prime(
             ctx,
             &stats,
-            self.items.iter().map(|a| LiveStat(a.0.id.clone())),
+            self.items.iter().map(|a| LiveStatOf(a.0.id.clone())),
         )
         .await;
         Ok(Items(self.items.clone()))

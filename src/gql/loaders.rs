@@ -274,17 +274,17 @@ impl Loader<NumQueries> for Batch {
 
 /// The live statistics of an agent (by id) or a kernel (by id) in Redis.
 #[derive(Clone, PartialEq, Eq, Hash)]
-pub struct LiveStat(pub String);
+pub struct LiveStatOf(pub String);
 
-impl Loader<LiveStat> for Batch {
-    type Value = Option<Arc<serde_json::Value>>;
+impl Loader<LiveStatOf> for Batch {
+    type Value = Option<Arc<services::live_stats::LiveStat>>;
     type Error = Arc<Error>;
-    async fn load(&self, keys: &[LiveStat]) -> Loaded<LiveStat, Self::Value> {
+    async fn load(&self, keys: &[LiveStatOf]) -> Loaded<LiveStatOf, Self::Value> {
         let ids: Vec<String> = keys.iter().map(|k| k.0.clone()).collect();
         let found = services::live_stats::read(&self.redis_stat, &ids).await?;
         Ok(found
             .into_iter()
-            .map(|(k, v)| (LiveStat(k), Some(Arc::new(v))))
+            .map(|(k, v)| (LiveStatOf(k), Some(Arc::new(v))))
             .collect())
     }
 }

@@ -321,7 +321,7 @@ fn strings(list: Option<Vec<Option<String>>>) -> Option<Vec<String>> {
 }
 
 fn json(value: Option<JsonString>) -> Option<serde_json::Value> {
-    value.map(|v| v.0)
+    value.map(JsonString::into_value)
 }
 
 fn rc<'a>(ctx: &Context<'a>) -> &'a RequestContext {
@@ -736,7 +736,7 @@ impl Mutations {
         let rc = rc(ctx);
         let props = PolicyProps {
             default_for_unspecified: Some(props.default_for_unspecified),
-            total_resource_slots: Some(props.total_resource_slots.0),
+            total_resource_slots: Some(props.total_resource_slots.into_value()),
             max_concurrent_sessions: Some(props.max_concurrent_sessions),
             max_containers_per_session: Some(props.max_containers_per_session),
             idle_timeout: Some(props.idle_timeout.0),
@@ -802,7 +802,7 @@ impl Mutations {
     ) -> Result<Option<CreateResourcePreset>> {
         let rc = rc(ctx);
         let props = PresetProps {
-            resource_slots: Some(props.resource_slots.0),
+            resource_slots: Some(props.resource_slots.into_value()),
             shared_memory: props.shared_memory,
         };
         let r = report(

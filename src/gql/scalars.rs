@@ -46,22 +46,49 @@ impl ScalarType for DateTime {
 /// A JSON document carried as a string (graphene's `JSONString`): output is `json.dumps` of the
 /// value, input is a string that must parse as JSON.
 #[derive(Debug, Clone, PartialEq)]
-pub struct JsonString(pub serde_json::Value);
+pub struct JsonString(Json);
+
+/// Outputs are rendered once, straight from whatever holds the document (no copy of it);
+/// inputs keep the parsed document for the services.
+#[derive(Debug, Clone, PartialEq)]
+enum Json {
+    Rendered(String),
+    Parsed(serde_json::Value),
+}
 
 impl JsonString {
-    /// Resource slots as 21.03 shows them: amounts as decimal strings.
-    pub fn slots(slots: &entities::ResourceSlot) -> Self {
-        JsonString(serde_json::to_value(slots).unwrap_or_default())
+    /// Any serializable document (a row's JSON column, resource slots, live statistics).
+    pub fn of<T: serde::Serialize + ?Sized>(document: &T) -> Self {
+        JsonString(Json::Rendered(python_json_dumps(document)))
     }
 
-    pub fn opt(value: &Option<serde_json::Value>) -> Option<Self> {
-        value.clone().map(JsonString)
+    /// Resource slots as 21.03 shows them: amounts as decimal strings.
+    pub fn slots(slots: &entities::ResourceSlot) -> Self {
+        Self::of(slots)
+    }
+
+    /// A JSON column kept as text, rendered as Python would print the parsed document.
+    pub fn raw(document: Option<&entities::RawJson>) -> Option<Self> {
+        document.map(|d| Self::of(&d.value()))
+    }
+
+    pub fn opt<T: serde::Serialize>(document: &Option<T>) -> Option<Self> {
+        document.as_ref().map(Self::of)
+    }
+
+    /// The document of an input.
+    pub fn into_value(self) -> serde_json::Value {
+        match self.0 {
+            Json::Parsed(value) => value,
+            // Rendered text is always valid JSON: it was printed by `python_json_dumps`.
+            Json::Rendered(text) => serde_json::from_str(&text).unwrap_or_default(),
+        }
     }
 }
 
 impl From<serde_json::Value> for JsonString {
     fn from(v: serde_json::Value) -> Self {
-        JsonString(v)
+        JsonString(Json::Parsed(v))
     }
 }
 
@@ -70,14 +97,17 @@ impl ScalarType for JsonString {
     fn parse(value: Value) -> InputValueResult<Self> {
         match &value {
             Value::String(s) => serde_json::from_str(s)
-                .map(JsonString)
+                .map(|v| JsonString(Json::Parsed(v)))
                 .map_err(|e| InputValueError::custom(format!("JSONString is not valid JSON: {e}"))),
             _ => Err(InputValueError::expected_type(value)),
         }
     }
 
     fn to_value(&self) -> Value {
-        Value::String(python_json_dumps(&self.0))
+        match &self.0 {
+            Json::Rendered(text) => Value::String(text.clone()),
+            Json::Parsed(value) => Value::String(python_json_dumps(value)),
+        }
     }
 }
 
@@ -106,66 +136,68 @@ impl ScalarType for BigInt {
 
 /// `json.dumps(value)` as Python writes it: `", "` and `": "` separators, non-ASCII escaped as
 /// `\uXXXX`. Clients parse it, but some compare strings, so the bytes match 21.03's.
-pub fn python_json_dumps(value: &serde_json::Value) -> String {
-    let mut out = String::new();
-    write_python_json(value, &mut out);
-    out
+pub fn python_json_dumps<T: serde::Serialize + ?Sized>(value: &T) -> String {
+    let mut out = Vec::with_capacity(128);
+    let mut serializer = serde_json::Serializer::with_formatter(&mut out, PythonFormatter);
+    // Writing to a Vec fails only for documents JSON cannot express (non-string map keys),
+    // which no column or statistic holds; such a document prints as null.
+    if value.serialize(&mut serializer).is_err() {
+        return "null".into();
+    }
+    // The serializer writes only valid UTF-8 (and the formatter only ASCII escapes).
+    String::from_utf8(out).unwrap_or_else(|_| "null".into())
 }
 
-fn write_python_json(value: &serde_json::Value, out: &mut String) {
-    use serde_json::Value as J;
-    match value {
-        J::Null => out.push_str("null"),
-        J::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        J::Number(n) => out.push_str(&n.to_string()),
-        J::String(s) => write_python_string(s, out),
-        J::Array(items) => {
-            out.push('[');
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push_str(", ");
-                }
-                write_python_json(item, out);
-            }
-            out.push(']');
-        }
-        J::Object(map) => {
-            out.push('{');
-            for (i, (k, v)) in map.iter().enumerate() {
-                if i > 0 {
-                    out.push_str(", ");
-                }
-                write_python_string(k, out);
-                out.push_str(": ");
-                write_python_json(v, out);
-            }
-            out.push('}');
-        }
-    }
-}
+/// serde_json's compact output with Python's separators and `ensure_ascii` escaping.
+struct PythonFormatter;
 
-fn write_python_string(s: &str, out: &mut String) {
-    use std::fmt::Write;
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\u{08}' => out.push_str("\\b"),
-            '\u{0c}' => out.push_str("\\f"),
-            c if (c as u32) < 0x20 || (c as u32) > 0x7e => {
-                let mut units = [0u16; 2];
-                for unit in c.encode_utf16(&mut units) {
-                    let _ = write!(out, "\\u{unit:04x}");
-                }
-            }
-            c => out.push(c),
+impl serde_json::ser::Formatter for PythonFormatter {
+    fn begin_array_value<W: ?Sized + std::io::Write>(
+        &mut self,
+        writer: &mut W,
+        first: bool,
+    ) -> std::io::Result<()> {
+        if first {
+            Ok(())
+        } else {
+            writer.write_all(b", ")
         }
     }
-    out.push('"');
+
+    fn begin_object_key<W: ?Sized + std::io::Write>(
+        &mut self,
+        writer: &mut W,
+        first: bool,
+    ) -> std::io::Result<()> {
+        self.begin_array_value(writer, first)
+    }
+
+    fn begin_object_value<W: ?Sized + std::io::Write>(
+        &mut self,
+        writer: &mut W,
+    ) -> std::io::Result<()> {
+        writer.write_all(b": ")
+    }
+
+    /// Python escapes everything outside printable ASCII (serde_json already escaped the
+    /// control characters, quotes and backslashes before calling this).
+    fn write_string_fragment<W: ?Sized + std::io::Write>(
+        &mut self,
+        writer: &mut W,
+        fragment: &str,
+    ) -> std::io::Result<()> {
+        let mut rest = fragment;
+        while let Some(at) = rest.find(|c: char| c > '\u{7e}') {
+            writer.write_all(&rest.as_bytes()[..at])?;
+            let c = rest[at..].chars().next().unwrap_or_default();
+            let mut units = [0u16; 2];
+            for unit in c.encode_utf16(&mut units) {
+                write!(writer, "\\u{unit:04x}")?;
+            }
+            rest = &rest[at + c.len_utf8()..];
+        }
+        writer.write_all(rest.as_bytes())
+    }
 }
 
 #[cfg(test)]
@@ -182,6 +214,10 @@ mod tests {
         );
         assert_eq!(python_json_dumps(&json!("😀")), r#""\ud83d\ude00""#);
         assert_eq!(python_json_dumps(&json!({})), "{}");
+        assert_eq!(
+            python_json_dumps(&json!(["\u{7f}\u{1}", {"a": [], "b": {}}])),
+            r#"["\u007f\u0001", {"a": [], "b": {}}]"#
+        );
     }
 
     #[test]

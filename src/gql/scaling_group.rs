@@ -25,12 +25,12 @@ impl ScalingGroup {
         Some(&self.0.driver)
     }
     async fn driver_opts(&self) -> Option<JsonString> {
-        Some(JsonString(self.0.driver_opts.clone()))
+        Some(JsonString::of(&self.0.driver_opts))
     }
     async fn scheduler(&self) -> Option<&str> {
         Some(&self.0.scheduler)
     }
     async fn scheduler_opts(&self) -> Option<JsonString> {
-        Some(JsonString(self.0.scheduler_opts.clone()))
+        Some(JsonString::of(&self.0.scheduler_opts))
     }
 }

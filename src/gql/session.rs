@@ -9,19 +9,50 @@ use rust_decimal::prelude::ToPrimitive;
 use sea_orm::ActiveEnum;
 use uuid::Uuid;
 
-use super::agent::stat_number;
 use super::items::{clamp_count, Items};
-use super::loaders::{load, prime, ContainersOfSession, DependenciesOfSession, LiveStat};
+use super::loaders::{load, prime, ContainersOfSession, DependenciesOfSession, LiveStatOf};
 use super::scalars::{BigInt, DateTime, JsonString};
 use super::RequestContext;
+use crate::services::live_stats::LiveStat;
 use crate::services::sessions::{total_occupied, Kernel, SessionRow};
 
-/// The live statistics of a kernel: from Redis while it runs, else the last ones stored.
-async fn kernel_stat(ctx: &Context<'_>, k: &Kernel) -> Result<Option<Arc<serde_json::Value>>> {
+/// The statistics of a kernel: live from Redis while it runs, else the last ones stored.
+enum KernelStat {
+    Live(Arc<LiveStat>),
+    Stored(serde_json::Value),
+}
+
+impl KernelStat {
+    fn json(&self) -> JsonString {
+        match self {
+            KernelStat::Live(stat) => JsonString::of(&**stat),
+            KernelStat::Stored(stat) => JsonString::of(stat),
+        }
+    }
+
+    /// The number at `path`, stored as a decimal string or a number.
+    fn number(&self, path: &[&str]) -> Option<f64> {
+        match self {
+            KernelStat::Live(stat) => stat.number(path),
+            KernelStat::Stored(stat) => {
+                let node = path.iter().try_fold(stat, |node, key| node.get(key))?;
+                match node {
+                    serde_json::Value::String(s) => s.parse().ok(),
+                    serde_json::Value::Number(n) => n.as_f64(),
+                    _ => None,
+                }
+            }
+        }
+    }
+}
+
+async fn kernel_stat(ctx: &Context<'_>, k: &Kernel) -> Result<Option<KernelStat>> {
     if k.status == KernelStatus::Running {
-        load(ctx, LiveStat(k.id.to_string())).await
+        Ok(load(ctx, LiveStatOf(k.id.to_string()))
+            .await?
+            .map(KernelStat::Live))
     } else {
-        Ok(k.last_stat.clone().map(Arc::new))
+        Ok(k.last_stat.as_ref().map(|s| KernelStat::Stored(s.value())))
     }
 }
 
@@ -116,7 +147,7 @@ impl ComputeSession {
         self.k().status_info.as_deref()
     }
     async fn status_data(&self) -> Option<JsonString> {
-        JsonString::opt(&self.k().status_data)
+        JsonString::raw(self.k().status_data.as_ref())
     }
     async fn created_at(&self) -> Option<DateTime> {
         self.k().created_at.map(DateTime)
@@ -134,13 +165,13 @@ impl ComputeSession {
         Some(self.k().result.to_value())
     }
     async fn resource_opts(&self) -> Option<JsonString> {
-        JsonString::opt(&self.k().resource_opts)
+        JsonString::raw(self.k().resource_opts.as_ref())
     }
     async fn scaling_group(&self) -> Option<&str> {
         self.k().scaling_group.as_deref()
     }
     async fn service_ports(&self) -> Option<JsonString> {
-        JsonString::opt(&self.k().service_ports)
+        JsonString::raw(self.k().service_ports.as_ref())
     }
     async fn mounts(&self) -> Option<Vec<Option<&str>>> {
         self.k()
@@ -230,7 +261,7 @@ impl ComputeContainer {
         self.row.status_info.as_deref()
     }
     async fn status_data(&self) -> Option<JsonString> {
-        JsonString::opt(&self.row.status_data)
+        JsonString::raw(self.row.status_data.as_ref())
     }
     async fn created_at(&self) -> Option<DateTime> {
         self.row.created_at.map(DateTime)
@@ -254,18 +285,16 @@ impl ComputeContainer {
         self.row.container_id.as_deref()
     }
     async fn resource_opts(&self) -> Option<JsonString> {
-        JsonString::opt(&self.row.resource_opts)
+        JsonString::raw(self.row.resource_opts.as_ref())
     }
     async fn occupied_slots(&self) -> Option<JsonString> {
         Some(JsonString::slots(&self.row.occupied_slots))
     }
     async fn live_stat(&self, ctx: &Context<'_>) -> Result<Option<JsonString>> {
-        Ok(kernel_stat(ctx, &self.row)
-            .await?
-            .map(|s| JsonString((*s).clone())))
+        Ok(kernel_stat(ctx, &self.row).await?.map(|s| s.json()))
     }
     async fn last_stat(&self) -> Option<JsonString> {
-        JsonString::opt(&self.row.last_stat)
+        JsonString::raw(self.row.last_stat.as_ref())
     }
 }
 
@@ -345,7 +374,7 @@ impl LegacyComputeSession {
     /// A metric of the live statistics, 0 when absent (as 21.03).
     async fn metric(&self, ctx: &Context<'_>, path: &[&str]) -> Result<f64> {
         let stat = kernel_stat(ctx, self.k()).await?;
-        Ok(stat.and_then(|s| stat_number(&s, path)).unwrap_or(0.0))
+        Ok(stat.and_then(|s| s.number(path)).unwrap_or(0.0))
     }
 }
 
@@ -430,13 +459,13 @@ impl LegacyComputeSession {
         self.k().container_id.as_deref()
     }
     async fn service_ports(&self) -> Option<JsonString> {
-        JsonString::opt(&self.k().service_ports)
+        JsonString::raw(self.k().service_ports.as_ref())
     }
     async fn occupied_slots(&self) -> Option<JsonString> {
         Some(JsonString::slots(&self.k().occupied_slots))
     }
     async fn occupied_shares(&self) -> Option<JsonString> {
-        Some(JsonString(self.k().occupied_shares.clone()))
+        JsonString::raw(Some(&self.k().occupied_shares))
     }
     /// Each mount as a one-element list (21.03 stored mounts as strings, not pairs).
     async fn mounts(&self) -> Option<Vec<Option<Vec<Option<&str>>>>> {
@@ -446,18 +475,16 @@ impl LegacyComputeSession {
             .map(|m| m.iter().map(|s| Some(vec![Some(s.as_str())])).collect())
     }
     async fn resource_opts(&self) -> Option<JsonString> {
-        JsonString::opt(&self.k().resource_opts)
+        JsonString::raw(self.k().resource_opts.as_ref())
     }
     async fn num_queries(&self) -> Option<BigInt> {
         Some(BigInt(self.k().num_queries.unwrap_or(0)))
     }
     async fn live_stat(&self, ctx: &Context<'_>) -> Result<Option<JsonString>> {
-        Ok(kernel_stat(ctx, self.k())
-            .await?
-            .map(|s| JsonString((*s).clone())))
+        Ok(kernel_stat(ctx, self.k()).await?.map(|s| s.json()))
     }
     async fn last_stat(&self) -> Option<JsonString> {
-        JsonString::opt(&self.k().last_stat)
+        JsonString::raw(self.k().last_stat.as_ref())
     }
     async fn user_email(&self) -> Option<&str> {
         self.row.user_email.as_deref()

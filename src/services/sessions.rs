@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use entities::enums::{KernelStatus, SessionResult, SessionTypes};
-use entities::{kernels, session_dependencies, ResourceSlot};
+use entities::{kernels, session_dependencies, RawJson, ResourceSlot};
 use sea_orm::prelude::DateTimeWithTimeZone;
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, Order, Query, SelectStatement};
 use sea_orm::{
@@ -38,8 +38,9 @@ pub const ACTIVE_STATUSES: &[KernelStatus] = &[
 ];
 
 /// A kernel as the API shows it: the columns of `kernels` that some answer uses (not the
-/// environment, internal data, ports or logs, which lists would read and drop).
-#[derive(Debug, Clone, PartialEq, FromQueryResult)]
+/// environment, internal data, ports or logs, which lists would read and drop). JSON documents
+/// stay text until a field shows them.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Kernel {
     pub id: Uuid,
     pub session_id: Uuid,
@@ -61,21 +62,69 @@ pub struct Kernel {
     pub tag: Option<String>,
     pub container_id: Option<String>,
     pub occupied_slots: ResourceSlot,
-    pub occupied_shares: serde_json::Value,
+    pub occupied_shares: RawJson,
     pub mounts: Option<Vec<String>>,
-    pub resource_opts: Option<serde_json::Value>,
-    pub service_ports: Option<serde_json::Value>,
+    pub resource_opts: Option<RawJson>,
+    pub service_ports: Option<RawJson>,
     pub created_at: Option<DateTimeWithTimeZone>,
     pub terminated_at: Option<DateTimeWithTimeZone>,
     pub starts_at: Option<DateTimeWithTimeZone>,
     pub status: KernelStatus,
     pub status_changed: Option<DateTimeWithTimeZone>,
     pub status_info: Option<String>,
-    pub status_data: Option<serde_json::Value>,
+    pub status_data: Option<RawJson>,
     pub startup_command: Option<String>,
     pub result: SessionResult,
     pub num_queries: Option<i64>,
-    pub last_stat: Option<serde_json::Value>,
+    pub last_stat: Option<RawJson>,
+}
+
+/// Rows whose first columns are [`KERNEL_COLUMNS`] (every kernel read selects them so), read
+/// by position: a lookup by name costs an allocation and a hash per column, which was the
+/// largest cost of a page of sessions. `pre` is not used.
+impl FromQueryResult for Kernel {
+    fn from_query_result(row: &QueryResult, _pre: &str) -> Result<Self, sea_orm::DbErr> {
+        let mut column = 0..;
+        let mut next = || column.next().unwrap_or_default();
+        // The fields are read in the order of KERNEL_COLUMNS.
+        Ok(Kernel {
+            id: row.try_get_by_index(next())?,
+            session_id: row.try_get_by_index(next())?,
+            session_name: row.try_get_by_index(next())?,
+            session_type: row.try_get_by_index(next())?,
+            cluster_mode: row.try_get_by_index(next())?,
+            cluster_size: row.try_get_by_index(next())?,
+            cluster_role: row.try_get_by_index(next())?,
+            cluster_idx: row.try_get_by_index(next())?,
+            cluster_hostname: row.try_get_by_index(next())?,
+            scaling_group: row.try_get_by_index(next())?,
+            agent: row.try_get_by_index(next())?,
+            domain_name: row.try_get_by_index(next())?,
+            group_id: row.try_get_by_index(next())?,
+            user_uuid: row.try_get_by_index(next())?,
+            access_key: row.try_get_by_index(next())?,
+            image: row.try_get_by_index(next())?,
+            registry: row.try_get_by_index(next())?,
+            tag: row.try_get_by_index(next())?,
+            container_id: row.try_get_by_index(next())?,
+            occupied_slots: row.try_get_by_index(next())?,
+            occupied_shares: row.try_get_by_index(next())?,
+            mounts: row.try_get_by_index(next())?,
+            resource_opts: row.try_get_by_index(next())?,
+            service_ports: row.try_get_by_index(next())?,
+            created_at: row.try_get_by_index(next())?,
+            terminated_at: row.try_get_by_index(next())?,
+            starts_at: row.try_get_by_index(next())?,
+            status: row.try_get_by_index(next())?,
+            status_changed: row.try_get_by_index(next())?,
+            status_info: row.try_get_by_index(next())?,
+            status_data: row.try_get_by_index(next())?,
+            startup_command: row.try_get_by_index(next())?,
+            result: row.try_get_by_index(next())?,
+            num_queries: row.try_get_by_index(next())?,
+            last_stat: row.try_get_by_index(next())?,
+        })
+    }
 }
 
 /// What a session occupies: the sum over its containers (unlimited if a sum overflows).
@@ -230,8 +279,8 @@ fn col_of(table: &str, column: &str) -> Expr {
 fn session_row(row: &QueryResult) -> Result<SessionRow, sea_orm::DbErr> {
     Ok(SessionRow {
         kernel: Kernel::from_query_result(row, "")?,
-        group_name: row.try_get("", "joined_group_name")?,
-        user_email: row.try_get("", "joined_user_email")?,
+        group_name: row.try_get_by_index(KERNEL_COLUMNS.len())?,
+        user_email: row.try_get_by_index(KERNEL_COLUMNS.len() + 1)?,
     })
 }
 
@@ -383,9 +432,7 @@ pub async fn container_page(
     }
     let query = ListQuery {
         fields: list_fields::containers(hide_agents),
-        columns: |s| {
-            s.expr(Expr::cust("kernels.*"));
-        },
+        columns: kernel_columns,
         conditions,
         default_order: vec![
             (last_updated(), Order::Desc),

@@ -275,6 +275,116 @@ async fn user_and_agent_lists_with_filter_and_order() {
     );
 }
 
+/// Live statistics come from the msgpack documents agents publish in Redis; JSON columns and
+/// statistics print as 21.03's `json.dumps` (non-ASCII escaped, Python's separators).
+#[tokio::test]
+async fn live_statistics_and_json_columns_as_21_03_prints_them() {
+    use sea_orm::ConnectionTrait;
+    let api = seeded().await;
+    let agent = crate::helpers::unique("i-stat");
+    let kernel = uuid::Uuid::new_v4();
+    api.db
+        .conn
+        .execute_unprepared(&format!(
+            "INSERT INTO agents (id, status, region, scaling_group, schedulable, available_slots, \
+             occupied_slots, addr, first_contact, version, compute_plugins) \
+             VALUES ('{agent}', 'ALIVE', 'local', 'default', true, '{{\"cpu\": \"4\"}}', \
+             '{{}}', 'tcp://10.0.0.9:6001', now(), '21.03.5', '{{}}'); \
+             INSERT INTO kernels (id, session_id, session_name, session_type, cluster_mode, \
+             cluster_size, cluster_role, cluster_idx, cluster_hostname, scaling_group, agent, \
+             domain_name, group_id, user_uuid, access_key, image, registry, occupied_slots, \
+             occupied_shares, repl_in_port, repl_out_port, stdin_port, stdout_port, status, \
+             status_data, created_at, mounts) \
+             SELECT '{kernel}', '{kernel}', 'stat-test', 'INTERACTIVE', 'single-node', 1, 'main', \
+             0, 'main0', 'default', '{agent}', domain_name, group_id, user_uuid, access_key, \
+             image, registry, '{{\"cpu\": 1.5, \"mem\": \"1073741824\"}}', \
+             '{{\"note\": \"café\"}}', 2000, 2001, 2002, 2003, 'RUNNING', \
+             '{{\"kernel\": {{\"exit_code\": 0}}}}', now(), '{{}}' FROM kernels LIMIT 1"
+        ))
+        .await
+        .unwrap();
+
+    let stat = |node: rmpv::Value| {
+        let mut bytes = Vec::new();
+        rmpv::encode::write_value(&mut bytes, &node).unwrap();
+        bytes
+    };
+    let agent_stat = stat(rmpv::Value::Map(vec![(
+        "node".into(),
+        rmpv::Value::Map(vec![
+            (
+                "cpu_util".into(),
+                rmpv::Value::Map(vec![("pct".into(), "37.50".into())]),
+            ),
+            (
+                "mem".into(),
+                rmpv::Value::Map(vec![("current".into(), rmpv::Value::from(1u64 << 30))]),
+            ),
+        ]),
+    )]));
+    let kernel_stat = stat(rmpv::Value::Map(vec![
+        (
+            "cpu_used".into(),
+            rmpv::Value::Map(vec![("current".into(), "1200".into())]),
+        ),
+        ("label".into(), "日本".into()),
+        ("ratio".into(), rmpv::Value::F64(0.25)),
+    ]));
+    let mut redis = redis::Client::open("redis://127.0.0.1:6379/0")
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let _: () = redis::pipe()
+        .set_ex(&agent, agent_stat, 60)
+        .set_ex(kernel.to_string(), kernel_stat, 60)
+        .query_async(&mut redis)
+        .await
+        .unwrap();
+
+    let body = api
+        .query(
+            SUPERADMIN,
+            &format!(
+                "{{ agent(agent_id: \"{agent}\") {{ live_stat cpu_cur_pct mem_cur_bytes cpu_slots }} \
+                 compute_session(id: \"{kernel}\") {{ occupied_slots status_data \
+                 containers {{ status_data live_stat }} }} \
+                 legacy_compute_session(sess_id: \"stat-test\") {{ occupied_shares cpu_used }} }}"
+            ),
+        )
+        .await;
+    assert_eq!(
+        body["data"],
+        json!({
+            "agent": {
+                "live_stat": r#"{"node": {"cpu_util": {"pct": "37.50"}, "mem": {"current": 1073741824}}}"#,
+                "cpu_cur_pct": 37.5,
+                "mem_cur_bytes": 1073741824.0,
+                "cpu_slots": 4.0,
+            },
+            "compute_session": {
+                "occupied_slots": r#"{"cpu": "1.5", "mem": "1073741824"}"#,
+                "status_data": r#"{"kernel": {"exit_code": 0}}"#,
+                "containers": [{
+                    "status_data": r#"{"kernel": {"exit_code": 0}}"#,
+                    "live_stat": r#"{"cpu_used": {"current": "1200"}, "label": "\u65e5\u672c", "ratio": 0.25}"#,
+                }],
+            },
+            "legacy_compute_session": {
+                "occupied_shares": r#"{"note": "caf\u00e9"}"#,
+                "cpu_used": 1200,
+            },
+        }),
+        "{body}"
+    );
+    let _: () = redis::cmd("DEL")
+        .arg(&agent)
+        .arg(kernel.to_string())
+        .query_async(&mut redis)
+        .await
+        .unwrap();
+}
+
 #[tokio::test]
 async fn legacy_variables_are_accepted() {
     let api = seeded().await;
