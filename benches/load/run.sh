@@ -63,8 +63,12 @@ sed -e 's/"-U", "postgres", "-d", "backend"/"-U", "bai", "-d", "'$DB'"/' \
 MANAGER_PID=$!
 for _ in $(seq 100); do curl -sf "http://$HOST/" >/dev/null && break; sleep 0.1; done
 rss() { awk '/VmRSS/ {printf "%.1f", $2 / 1024}' "/proc/$MANAGER_PID/status"; }
-# CPU ticks (user + system) used so far by the processes of a command name.
-cpu_ticks() { { cat /proc/[0-9]*/stat 2>/dev/null || true; } | awk -v n="($1)" '$2 == n {t += $14 + $15} END {print t + 0}'; }
+# CPU ticks (user + system) used so far by the processes of a command name, with their exited
+# children's (PostgreSQL backends that closed are counted in the postmaster's).
+cpu_ticks() {
+    { cat /proc/[0-9]*/stat 2>/dev/null || true; } |
+        awk -v n="($1)" '$2 == n {t += $14 + $15 + $16 + $17} END {print t + 0}'
+}
 TICKS_PER_S=$(getconf CLK_TCK)
 log "manager up, RSS $(rss) MiB"
 
