@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use async_graphql::{Context, Object, Result, ID};
-use entities::enums::{ClusterMode, KernelStatus};
+use entities::enums::ClusterMode;
 use entities::resource_slot::SlotAmount;
 use rust_decimal::prelude::ToPrimitive;
 use sea_orm::ActiveEnum;
@@ -13,41 +13,12 @@ use super::items::{clamp_count, Items};
 use super::loaders::{load, prime, ContainersOfSession, DependenciesOfSession, LiveStatOf};
 use super::scalars::{BigInt, DateTime, JsonString};
 use super::RequestContext;
-use crate::services::live_stats::LiveStat;
+use crate::services::live_stats::KernelStat;
 use crate::services::sessions::{total_occupied, Kernel, SessionRow};
 
-/// The statistics of a kernel: live from Redis while it runs, else the last ones stored.
-enum KernelStat {
-    Live(Arc<LiveStat>),
-    Stored(serde_json::Value),
-}
-
-impl KernelStat {
-    fn json(&self) -> JsonString {
-        match self {
-            KernelStat::Live(stat) => JsonString::of(&**stat),
-            KernelStat::Stored(stat) => JsonString::of(stat),
-        }
-    }
-
-    /// The number at `path`, stored as a decimal string or a number.
-    fn number(&self, path: &[&str]) -> Option<f64> {
-        match self {
-            KernelStat::Live(stat) => stat.number(path),
-            KernelStat::Stored(stat) => {
-                let node = path.iter().try_fold(stat, |node, key| node.get(key))?;
-                match node {
-                    serde_json::Value::String(s) => s.parse().ok(),
-                    serde_json::Value::Number(n) => n.as_f64(),
-                    _ => None,
-                }
-            }
-        }
-    }
-}
-
+/// A kernel's statistics, the live ones through the request's loader.
 async fn kernel_stat(ctx: &Context<'_>, k: &Kernel) -> Result<Option<KernelStat>> {
-    if k.status == KernelStatus::Running {
+    if KernelStat::is_live(k) {
         Ok(load(ctx, LiveStatOf(k.id.to_string()))
             .await?
             .map(KernelStat::Live))
@@ -291,7 +262,9 @@ impl ComputeContainer {
         Some(JsonString::slots(&self.row.occupied_slots))
     }
     async fn live_stat(&self, ctx: &Context<'_>) -> Result<Option<JsonString>> {
-        Ok(kernel_stat(ctx, &self.row).await?.map(|s| s.json()))
+        Ok(kernel_stat(ctx, &self.row)
+            .await?
+            .map(|s| JsonString::of(&s)))
     }
     async fn last_stat(&self) -> Option<JsonString> {
         JsonString::raw(self.row.last_stat.as_ref())
@@ -481,7 +454,9 @@ impl LegacyComputeSession {
         Some(BigInt(self.k().num_queries.unwrap_or(0)))
     }
     async fn live_stat(&self, ctx: &Context<'_>) -> Result<Option<JsonString>> {
-        Ok(kernel_stat(ctx, self.k()).await?.map(|s| s.json()))
+        Ok(kernel_stat(ctx, self.k())
+            .await?
+            .map(|s| JsonString::of(&s)))
     }
     async fn last_stat(&self) -> Option<JsonString> {
         JsonString::raw(self.k().last_stat.as_ref())

@@ -232,6 +232,42 @@ impl<'a> Cursor<'a> {
     }
 }
 
+/// The statistics of a kernel: live from Redis while it runs, else the last ones stored.
+pub enum KernelStat {
+    Live(std::sync::Arc<LiveStat>),
+    Stored(serde_json::Value),
+}
+
+impl KernelStat {
+    /// Whether `kernel`'s statistics are read live (else from its `last_stat`).
+    pub fn is_live(kernel: &super::sessions::Kernel) -> bool {
+        kernel.status == entities::enums::KernelStatus::Running
+    }
+
+    /// The number at `path` (map keys), stored as a decimal string or a number.
+    pub fn number(&self, path: &[&str]) -> Option<f64> {
+        match self {
+            KernelStat::Live(stat) => stat.number(path),
+            KernelStat::Stored(stat) => {
+                match path.iter().try_fold(stat, |node, key| node.get(key))? {
+                    serde_json::Value::String(s) => s.parse().ok(),
+                    serde_json::Value::Number(n) => n.as_f64(),
+                    _ => None,
+                }
+            }
+        }
+    }
+}
+
+impl Serialize for KernelStat {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            KernelStat::Live(stat) => stat.serialize(serializer),
+            KernelStat::Stored(stat) => stat.serialize(serializer),
+        }
+    }
+}
+
 /// The statistics stored under each of `keys` (one MGET); absent or unreadable ones are left out.
 pub async fn read(redis: &ConnectionManager, keys: &[String]) -> Result<HashMap<String, LiveStat>> {
     if keys.is_empty() {
