@@ -86,12 +86,6 @@ impl JsonString {
     }
 }
 
-impl From<serde_json::Value> for JsonString {
-    fn from(v: serde_json::Value) -> Self {
-        JsonString(Json::Parsed(v))
-    }
-}
-
 #[Scalar(name = "JSONString")]
 impl ScalarType for JsonString {
     fn parse(value: Value) -> InputValueResult<Self> {
