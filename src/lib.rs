@@ -41,4 +41,6 @@ pub struct AppState {
     pub redis_image: ::redis::aio::ConnectionManager,
     /// The hook plugins registered at start-up.
     pub hooks: auth::hooks::Hooks,
+    /// Recently authenticated keypairs (see `services::keypair_cache`).
+    pub keypair_cache: Arc<services::keypair_cache::KeypairCache>,
 }

@@ -11,6 +11,7 @@ use tokio::sync::watch;
 
 use crate::config::etcd::Etcd;
 use crate::config::{LocalConfig, SharedConfig};
+use crate::services::keypair_cache::KeypairCache;
 use crate::{api, db, AppState};
 
 /// Reads and validates `config/` from etcd.
@@ -87,17 +88,27 @@ pub async fn connect(
             local.db.addr, local.db.name
         )
     })?;
-    match migration::status(&db).await? {
-        (migration::SchemaState::Empty, _) => {
-            bail!(
-                "the database {} has no schema; run `bai-manager schema oneshot` first",
-                local.db.name
-            )
-        }
-        (_, migrations) if migrations.iter().any(|(_, applied)| !applied) => {
-            tracing::warn!("the database has pending migrations; run `bai-manager schema migrate`")
-        }
-        _ => {}
+    let (schema, migrations) = migration::status(&db).await?;
+    if schema == migration::SchemaState::Empty {
+        bail!(
+            "the database {} has no schema; run `bai-manager schema oneshot` first",
+            local.db.name
+        )
+    }
+    if migrations.iter().any(|(_, applied)| !applied) {
+        tracing::warn!("the database has pending migrations; run `bai-manager schema migrate`")
+    }
+    let keypair_cache = Arc::new(KeypairCache::default());
+    let has_notifications = migrations
+        .iter()
+        .any(|(name, applied)| *applied && name == migration::AUTH_NOTIFICATIONS_MIGRATION);
+    // Without the triggers nothing would announce changes: every request reads the database.
+    if has_notifications {
+        tokio::spawn(
+            keypair_cache
+                .clone()
+                .follow_changes(db.get_postgres_connection_pool().clone()),
+        );
     }
     let etcd = Etcd::connect(&local.etcd).await?;
     let shared = load_shared_config(&etcd).await?;
@@ -118,6 +129,7 @@ pub async fn connect(
         redis_rate_limit,
         redis_image,
         hooks: crate::auth::hooks::Hooks::default(),
+        keypair_cache,
     };
     Ok((state, tx))
 }

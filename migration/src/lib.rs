@@ -8,9 +8,12 @@ pub use sea_orm_migration::prelude::*;
 use sea_orm_migration::sea_orm::{DatabaseConnection, Statement, TransactionTrait};
 
 mod m20210815_000001_baseline_21_03;
+mod m20261202_000001_auth_change_notifications;
 
 /// Name of the baseline migration, recorded in `seaql_migrations` when a 21.03 database is adopted.
 pub const BASELINE_MIGRATION: &str = "m20210815_000001_baseline_21_03";
+/// Name of the migration whose triggers announce changes that authentication sees.
+pub const AUTH_NOTIFICATIONS_MIGRATION: &str = "m20261202_000001_auth_change_notifications";
 /// The alembic revision that the 21.03 manager leaves in `alembic_version`.
 pub const ALEMBIC_HEAD_21_03: &str = "8679d0a7e22b";
 
@@ -19,7 +22,10 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20210815_000001_baseline_21_03::Migration)]
+        vec![
+            Box::new(m20210815_000001_baseline_21_03::Migration),
+            Box::new(m20261202_000001_auth_change_notifications::Migration),
+        ]
     }
 }
 

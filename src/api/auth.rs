@@ -48,7 +48,8 @@ pub async fn require_auth(
     {
         let access_key = token::verify(state.local.manager.secret.expose(), bearer.trim())
             .map_err(ApiError::auth_failed)?;
-        let identity = authenticate_access_key(&state.db, &access_key).await?;
+        let identity =
+            authenticate_access_key(&state.db, &state.keypair_cache, &access_key).await?;
         return admit(&state, identity, request, next).await;
     }
     let raw_date = header_str(headers, "date")
@@ -68,7 +69,8 @@ pub async fn require_auth(
             .await
             .map_err(Error::from)?
         {
-            let identity = authenticate_access_key(&state.db, &access_key).await?;
+            let identity =
+                authenticate_access_key(&state.db, &state.keypair_cache, &access_key).await?;
             return admit(&state, identity, request, next).await;
         }
     }
@@ -123,7 +125,14 @@ pub async fn require_auth(
         legacy_version_header,
         body: &body,
     };
-    let identity = authenticate_signed(&state.db, &auth, &parts, chrono::Utc::now()).await?;
+    let identity = authenticate_signed(
+        &state.db,
+        &state.keypair_cache,
+        &auth,
+        &parts,
+        chrono::Utc::now(),
+    )
+    .await?;
     admit(&state, identity, request, next).await
 }
 
@@ -276,6 +285,7 @@ async fn signout(
     let password = p.string("password");
     p.finish(false)?;
     accounts::signout(&state.db, &identity, &email, &password).await?;
+    state.keypair_cache.forget_all();
     Ok(Json(json!({})))
 }
 

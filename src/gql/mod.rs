@@ -86,9 +86,16 @@ impl RequestContext {
 /// Runs one GraphQL request for `identity`, with a fresh set of DataLoaders (their caches are
 /// per request: what one caller may see is not what another may).
 pub async fn execute(state: AppState, identity: Identity, request: Request) -> Response {
+    // A mutation may change what authentication reads (see `services::keypair_cache`). Every
+    // mutation document holds the word; a query that merely mentions it costs a cache refill.
+    let may_mutate = request.query.contains("mutation");
+    let keypair_cache = state.keypair_cache.clone();
     let request =
         loaders::register(request, &state, &identity).data(RequestContext { state, identity });
     let mut response = schema().execute(request).await;
+    if may_mutate {
+        keypair_cache.forget_all();
+    }
     null_failed_fields(&mut response);
     response
 }

@@ -8,6 +8,7 @@ use sea_orm::{
 };
 
 use super::error::{Error, Result};
+use super::keypair_cache::{AuthKeypair, KeypairCache};
 use crate::auth::signature::{date_is_fresh, AuthError, AuthHeader, SignedParts};
 
 /// The caller of a request, as every rule downstream needs it.
@@ -37,15 +38,17 @@ impl From<AuthError> for Error {
 /// The caller behind an access key vouched for otherwise (a bearer token, a hook plugin).
 pub async fn authenticate_access_key(
     conn: &DatabaseConnection,
+    cache: &KeypairCache,
     access_key: &str,
 ) -> Result<Identity> {
-    Ok(active_keypair(conn, access_key).await?.0)
+    Ok(active_keypair(conn, cache, access_key).await?.identity)
 }
 
 /// Checks a signed request (date window, active keypair of an active user, signature) and
 /// returns its caller.
 pub async fn authenticate_signed(
     conn: &DatabaseConnection,
+    cache: &KeypairCache,
     header: &AuthHeader,
     parts: &SignedParts<'_>,
     now: DateTime<Utc>,
@@ -53,14 +56,28 @@ pub async fn authenticate_signed(
     if !date_is_fresh(parts.date, now) {
         return Err(AuthError::InvalidParameters("Date/time sync error").into());
     }
-    let (identity, secret_key) = active_keypair(conn, &header.access_key).await?;
-    parts.verify(header, &secret_key)?;
-    Ok(identity)
+    let keypair = active_keypair(conn, cache, &header.access_key).await?;
+    parts.verify(header, &keypair.secret_key)?;
+    Ok(keypair.identity)
 }
 
-/// The active keypair `access_key` of an active user, with its secret key. One statement and
-/// no transaction: this runs on every authenticated request.
-async fn active_keypair(conn: &DatabaseConnection, access_key: &str) -> Result<(Identity, String)> {
+/// The active keypair `access_key` of an active user, with its secret key: from the cache, or
+/// else read in one statement without a transaction (this runs on every request).
+async fn active_keypair(
+    conn: &DatabaseConnection,
+    cache: &KeypairCache,
+    access_key: &str,
+) -> Result<AuthKeypair> {
+    let miss = match cache.get(access_key) {
+        Ok(keypair) => return Ok(keypair),
+        Err(miss) => miss,
+    };
+    let keypair = read_active_keypair(conn, access_key).await?;
+    cache.store(miss, &keypair);
+    Ok(keypair)
+}
+
+async fn read_active_keypair(conn: &DatabaseConnection, access_key: &str) -> Result<AuthKeypair> {
     let not_found = || Error::AuthFailed("Access key not found".into());
     let row = conn
         .query_one_raw(Statement::from_sql_and_values(
@@ -101,5 +118,8 @@ async fn active_keypair(conn: &DatabaseConnection, access_key: &str) -> Result<(
         rate_limit: row.try_get("", "kp_rate_limit")?,
         resource_policy: keypair_resource_policies::Model::from_query_result(&row, "")?,
     };
-    Ok((identity, secret_key.ok_or_else(not_found)?))
+    Ok(AuthKeypair {
+        identity,
+        secret_key: secret_key.ok_or_else(not_found)?,
+    })
 }

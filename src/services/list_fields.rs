@@ -21,8 +21,10 @@ pub struct ListFields {
     pub from: SelectStatement,
     /// Where the joins of `from` never change which rows match (inner joins along non-null
     /// foreign keys): the base table alone, and the names whose columns come from the joins.
-    /// Counting rows then skips the joins unless the filter names one of those.
-    pub count_from: Option<(SelectStatement, &'static [&'static str])>,
+    /// Counting and reading rows then skip the joins unless the filter (or, for reading, the
+    /// order) names one of those: planning a join costs PostgreSQL more than running the
+    /// whole query on a page. The list's row columns must then not refer to the joined tables.
+    pub base_from: Option<(SelectStatement, &'static [&'static str])>,
 }
 
 fn col(table: &str, column: &str) -> Expr {
@@ -128,7 +130,7 @@ pub fn agents() -> ListFields {
         filter,
         order,
         from: Query::select().from(Alias::new("agents")).to_owned(),
-        count_from: None,
+        base_from: None,
     }
 }
 
@@ -176,7 +178,7 @@ pub fn users() -> ListFields {
         filter,
         order,
         from: Query::select().from(Alias::new("users")).to_owned(),
-        count_from: None,
+        base_from: None,
     }
 }
 
@@ -232,7 +234,7 @@ pub fn keypairs() -> ListFields {
         filter,
         order,
         from,
-        count_from: None,
+        base_from: None,
     }
 }
 
@@ -327,7 +329,7 @@ pub fn sessions(hide_agents: bool) -> ListFields {
         filter,
         order,
         from,
-        count_from: Some((
+        base_from: Some((
             Query::select().from(Alias::new("kernels")).to_owned(),
             &["group_name", "user_email"],
         )),
@@ -371,7 +373,7 @@ pub fn containers(hide_agents: bool) -> ListFields {
         filter,
         order,
         from: Query::select().from(Alias::new("kernels")).to_owned(),
-        count_from: None,
+        base_from: None,
     }
 }
 
@@ -439,6 +441,6 @@ pub fn vfolders() -> ListFields {
         filter,
         order,
         from,
-        count_from: None,
+        base_from: None,
     }
 }

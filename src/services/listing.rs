@@ -120,23 +120,25 @@ pub async fn fetch_page(
         });
     }
     let mut order = Vec::new();
+    let mut order_names = Vec::new();
     if let Some(expr) = page.order.as_deref().filter(|o| !o.trim().is_empty()) {
         let items = parse_order(expr).map_err(|e| Error::InvalidInput(e.to_string()))?;
         order = compile_order(&items, &query.fields.order)
             .map_err(|e| Error::InvalidInput(e.to_string()))?;
+        order_names = items.into_iter().map(|item| item.field).collect();
     }
     // The default order still applies after the caller's, so that pages are stable.
     order.extend(query.default_order);
 
     let filter_names = ast.as_ref().map(field_names).unwrap_or_default();
-    let mut count = match &query.fields.count_from {
-        Some((base, joined)) if !filter_names.iter().any(|n| joined.contains(&n.as_str())) => {
-            base.clone()
-        }
+    // The joins only where the caller's names need them (see `ListFields::base_from`).
+    let from_for = |names: &[String]| match &query.fields.base_from {
+        Some((base, joined)) if !names.iter().any(|n| joined.contains(&n.as_str())) => base.clone(),
         _ => query.fields.from.clone(),
     };
+    let mut count = from_for(&filter_names);
     count.expr(Func::count(Expr::cust("*")));
-    let mut items = query.fields.from;
+    let mut items = from_for(&[filter_names, order_names].concat());
     (query.columns)(&mut items);
     if let Some(c) = condition {
         count.and_where(c.clone());

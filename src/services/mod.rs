@@ -9,6 +9,7 @@ pub mod error;
 pub mod fixtures;
 pub mod groups;
 pub mod images;
+pub mod keypair_cache;
 pub mod keypairs;
 pub mod list_fields;
 pub mod listing;

@@ -266,14 +266,18 @@ fn last_updated() -> Expr {
     Func::greatest([k("created_at"), k("terminated_at"), k("status_changed")]).into()
 }
 
+/// The kernel columns with the names of the group and the user. Subqueries rather than joins:
+/// PostgreSQL plans them far faster, and a page reads few rows (see `ListFields::base_from`).
 fn session_columns(s: &mut SelectStatement) {
     kernel_columns(s);
-    s.expr_as(col_of("groups", "name"), Alias::new("joined_group_name"))
-        .expr_as(col_of("users", "email"), Alias::new("joined_user_email"));
-}
-
-fn col_of(table: &str, column: &str) -> Expr {
-    Expr::col((Alias::new(table), Alias::new(column)))
+    s.expr_as(
+        Expr::cust("(SELECT name FROM groups WHERE groups.id = kernels.group_id)"),
+        Alias::new("group_name"),
+    )
+    .expr_as(
+        Expr::cust("(SELECT email FROM users WHERE users.uuid = kernels.user_uuid)"),
+        Alias::new("user_email"),
+    );
 }
 
 fn session_row(row: &QueryResult) -> Result<SessionRow, sea_orm::DbErr> {
@@ -289,7 +293,7 @@ async fn select_sessions(
     db: &DatabaseConnection,
     conditions: Vec<Expr>,
 ) -> Result<Vec<SessionRow>> {
-    let mut q = list_fields::sessions(false).from;
+    let mut q = Query::select().from(kernels::Entity).to_owned();
     session_columns(&mut q);
     q.and_where(k("cluster_role").eq(MAIN_ROLE));
     for c in conditions {

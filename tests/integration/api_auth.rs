@@ -198,3 +198,85 @@ async fn requests_are_counted_and_rate_limited_per_keypair() {
     assert_eq!(resp.headers()["x-ratelimit-limit"], "1000");
     assert_eq!(resp.headers()["x-ratelimit-remaining"], "1000");
 }
+
+const USER_AK: &str = "AKIANABBDUSEREXAMPLE";
+const USER_SK: &str = "C8qnIo29EZvXkPK_MXcuAakYTy4NYrxwmCEyNPlf";
+
+async fn auth_test_as(api: &crate::http::Api, access_key: &str, secret: &str) -> StatusCode {
+    api.send_signed(Method::GET, "/auth/test?echo=x", None, access_key, secret)
+        .await
+        .status()
+}
+
+/// Polls until `/auth/test` answers `want` for the keypair (the database announces a change
+/// made behind the manager's back asynchronously); fails after 10 s.
+async fn wait_for(api: &crate::http::Api, access_key: &str, secret: &str, want: StatusCode) {
+    for _ in 0..200 {
+        if auth_test_as(api, access_key, secret).await == want {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("{access_key} never got {want}");
+}
+
+/// Authenticated keypairs are cached; changes written by others (psql, another manager, the
+/// Python manager) reach the cache through the database's notifications.
+#[tokio::test]
+async fn changes_made_in_the_database_apply_to_cached_keypairs() {
+    let api = spawn_api().await;
+    let sql = |s: &'static str| sea_orm::ConnectionTrait::execute_unprepared(&api.db.conn, s);
+    assert_eq!(auth_test_as(&api, USER_AK, USER_SK).await, StatusCode::OK);
+
+    sql("UPDATE keypairs SET is_active = false WHERE access_key = 'AKIANABBDUSEREXAMPLE'")
+        .await
+        .unwrap();
+    wait_for(&api, USER_AK, USER_SK, StatusCode::UNAUTHORIZED).await;
+    sql("UPDATE keypairs SET is_active = true WHERE access_key = 'AKIANABBDUSEREXAMPLE'")
+        .await
+        .unwrap();
+    wait_for(&api, USER_AK, USER_SK, StatusCode::OK).await;
+
+    sql("UPDATE users SET status = 'inactive' WHERE email = 'user@lablup.com'")
+        .await
+        .unwrap();
+    wait_for(&api, USER_AK, USER_SK, StatusCode::UNAUTHORIZED).await;
+    sql("UPDATE users SET status = 'active' WHERE email = 'user@lablup.com'")
+        .await
+        .unwrap();
+    wait_for(&api, USER_AK, USER_SK, StatusCode::OK).await;
+
+    sql("UPDATE keypairs SET secret_key = 'rotated' WHERE access_key = 'AKIANABBDUSEREXAMPLE'")
+        .await
+        .unwrap();
+    wait_for(&api, USER_AK, "rotated", StatusCode::OK).await;
+    assert_eq!(
+        auth_test_as(&api, USER_AK, USER_SK).await,
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+/// A change made through this manager applies to the very next request, without waiting for
+/// the database's announcement.
+#[tokio::test]
+async fn a_keypair_deactivated_through_the_api_is_refused_at_once() {
+    let api = spawn_api().await;
+    assert_eq!(auth_test_as(&api, USER_AK, USER_SK).await, StatusCode::OK);
+    let (status, _, body) = api
+        .signed(
+            Method::POST,
+            "/admin/gql",
+            Some(json!({"query": "mutation { modify_keypair(access_key: \"AKIANABBDUSEREXAMPLE\", props: {is_active: false}) { ok msg } }"})),
+            ADMIN_SK,
+        )
+        .await;
+    assert_eq!(
+        (status, &body["data"]["modify_keypair"]["ok"]),
+        (StatusCode::OK, &json!(true)),
+        "{body}"
+    );
+    assert_eq!(
+        auth_test_as(&api, USER_AK, USER_SK).await,
+        StatusCode::UNAUTHORIZED
+    );
+}

@@ -1,7 +1,8 @@
 //! Authentication of signed requests against the keypairs in the database.
 
 use bai_manager::auth::signature::{parse_authorization, parse_date, AuthHeader, SignedParts};
-use bai_manager::services::auth::authenticate_signed;
+use bai_manager::services::auth::{authenticate_signed, Identity};
+use bai_manager::services::keypair_cache::KeypairCache;
 use bai_manager::services::Error;
 use chrono::{Duration, Utc};
 use entities::enums::UserRole;
@@ -38,13 +39,24 @@ fn signed(ak: &str, sk: &str, p: &SignedParts<'_>) -> AuthHeader {
     .unwrap()
 }
 
+/// Authenticates with a cache that nothing keeps current, so that every call reads the
+/// database (the cache has tests of its own in `api_auth`).
+async fn authenticate(
+    db: &sea_orm::DatabaseConnection,
+    header: &AuthHeader,
+    parts: &SignedParts<'_>,
+    now: chrono::DateTime<Utc>,
+) -> Result<Identity, Error> {
+    authenticate_signed(db, &KeypairCache::default(), header, parts, now).await
+}
+
 #[tokio::test]
 async fn signed_requests_identify_their_caller() {
     let db = loaded().await;
     let now = Utc::now();
     let raw = now.to_rfc3339();
     let p = parts(&raw, "/auth?echo=hi");
-    let who = authenticate_signed(&db.conn, &signed(ADMIN_AK, ADMIN_SK, &p), &p, now)
+    let who = authenticate(&db.conn, &signed(ADMIN_AK, ADMIN_SK, &p), &p, now)
         .await
         .unwrap();
     assert_eq!(who.email, "admin@lablup.com");
@@ -54,7 +66,7 @@ async fn signed_requests_identify_their_caller() {
     assert_eq!(who.resource_policy.name, "default");
 
     let user = parts(&raw, "/auth");
-    let who = authenticate_signed(
+    let who = authenticate(
         &db.conn,
         &signed(
             "AKIANABBDUSEREXAMPLE",
@@ -89,14 +101,14 @@ async fn bad_credentials_are_refused_as_21_03_refuses_them() {
 
     let wrong_secret = signed(ADMIN_AK, "not-the-secret", &p);
     assert_eq!(
-        failure(authenticate_signed(&db.conn, &wrong_secret, &p, now).await),
+        failure(authenticate(&db.conn, &wrong_secret, &p, now).await),
         "auth-failed: Signature mismatch"
     );
 
     let good = signed(ADMIN_AK, ADMIN_SK, &p);
     let tampered = parts(&raw, "/auth?echo=bye");
     assert_eq!(
-        failure(authenticate_signed(&db.conn, &good, &tampered, now).await),
+        failure(authenticate(&db.conn, &good, &tampered, now).await),
         "auth-failed: Signature mismatch"
     );
 
@@ -104,13 +116,13 @@ async fn bad_credentials_are_refused_as_21_03_refuses_them() {
     let skewed = parts(&skewed_raw, "/auth");
     let header = signed(ADMIN_AK, ADMIN_SK, &skewed);
     assert_eq!(
-        failure(authenticate_signed(&db.conn, &header, &skewed, now).await),
+        failure(authenticate(&db.conn, &header, &skewed, now).await),
         "invalid-auth-params: Date/time sync error"
     );
 
     let unknown = signed("AKIAUNKNOWNEXAMPLE00", ADMIN_SK, &p);
     assert_eq!(
-        failure(authenticate_signed(&db.conn, &unknown, &p, now).await),
+        failure(authenticate(&db.conn, &unknown, &p, now).await),
         "auth-failed: Access key not found"
     );
 
@@ -121,7 +133,7 @@ async fn bad_credentials_are_refused_as_21_03_refuses_them() {
         .await
         .unwrap();
     assert_eq!(
-        failure(authenticate_signed(&db.conn, &good, &p, now).await),
+        failure(authenticate(&db.conn, &good, &p, now).await),
         "auth-failed: Access key not found"
     );
 
@@ -137,7 +149,7 @@ async fn bad_credentials_are_refused_as_21_03_refuses_them() {
         .await
         .unwrap();
     assert_eq!(
-        failure(authenticate_signed(&db.conn, &monitor, &p, now).await),
+        failure(authenticate(&db.conn, &monitor, &p, now).await),
         "auth-failed: The user of this keypair is not active"
     );
 }
