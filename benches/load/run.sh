@@ -87,6 +87,9 @@ run() { # name method path body-file
     size=$(curl "${curl_args[@]}" "http://$HOST$path")
     for clients in ${BENCH_CLIENTS:-1 32}; do
         local threads=$((clients < 2 ? 1 : 2)) before after
+        # Warm-up at the same concurrency (not measured): the pool opens its connections and
+        # PostgreSQL caches its plans, as on a manager that has been serving for a while.
+        wrk -t$threads -c$clients -d2s -s benches/load/request.lua "http://$HOST$path" >/dev/null
         before="$(cpu_ticks bai-manager) $(cpu_ticks postgres) $(cpu_ticks redis-server)"
         wrk -t$threads -c$clients -d"${DURATION}s" -s benches/load/request.lua "http://$HOST$path" \
             > "$WORK/wrk.out"

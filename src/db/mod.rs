@@ -54,6 +54,9 @@ pub async fn connect(config: &DbConfig) -> Result<DatabaseConnection, DbErr> {
         .max_connections(config.pool_size)
         .min_connections(1)
         .acquire_timeout(config.acquire_timeout)
+        // Pinging every connection before use doubled the round trips of a busy manager; only
+        // one that sat idle long enough for a server restart or a middlebox to drop it is checked.
+        .test_before_acquire_if_idle_for(Duration::from_secs(30))
         .connect_timeout(Duration::from_secs(10))
         .sqlx_logging(false)
         .map_sqlx_postgres_opts(move |opts| {
