@@ -10,6 +10,21 @@ command -v cargo >/dev/null || {
 }
 scripts/services.sh
 
+# The Python side of 21.03 for the interoperability tests: msgpack and backend.ai-common from
+# PyPI in a virtualenv kept between runs (rebuilt when its requirements change).
+VENV=${BAI_TEST_VENV:-/var/tmp/bai-test-venv}
+REQUIREMENTS="msgpack==1.0.8 backend.ai-common==21.3.14"
+if [ "$(cat "$VENV/.requirements" 2>/dev/null)" != "$REQUIREMENTS" ]; then
+    command -v python3 >/dev/null && python3 -c 'import venv' 2>/dev/null ||
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3 python3-venv >/dev/null
+    rm -rf "$VENV"
+    python3 -m venv "$VENV"
+    # shellcheck disable=SC2086
+    "$VENV/bin/pip" install -q $REQUIREMENTS
+    echo "$REQUIREMENTS" > "$VENV/.requirements"
+fi
+export BAI_TEST_PYTHON=$VENV/bin/python
+
 export BAI_TEST_PG_URL=${BAI_TEST_PG_URL:-postgres://bai:bai@127.0.0.1:5432}
 export BAI_TEST_ETCD_ADDR=${BAI_TEST_ETCD_ADDR:-127.0.0.1:2379}
 export BAI_TEST_REDIS_ADDR=${BAI_TEST_REDIS_ADDR:-127.0.0.1:6379}

@@ -9,6 +9,7 @@ mod config;
 mod db;
 mod entity_models;
 mod etcd;
+mod events;
 mod fixtures;
 mod gql_api;
 mod gql_mutations;
