@@ -15,6 +15,7 @@ pub mod logging;
 pub mod percent;
 pub mod privileges;
 pub mod redis;
+pub mod registry;
 pub mod server;
 pub mod services;
 
@@ -38,8 +39,12 @@ pub struct AppState {
     pub redis_stat: ::redis::aio::ConnectionManager,
     /// Redis database 1 (rate limits).
     pub redis_rate_limit: ::redis::aio::ConnectionManager,
+    /// Redis database 2 (live state: when agents were last seen).
+    pub redis_live: ::redis::aio::ConnectionManager,
     /// Redis database 3 (images installed on agents).
     pub redis_image: ::redis::aio::ConnectionManager,
+    /// Writes to the event stream shared with agents and other managers.
+    pub events: events::bus::EventProducer,
     /// The hook plugins registered at start-up.
     pub hooks: auth::hooks::Hooks,
     /// Recently authenticated keypairs (see `services::keypair_cache`).

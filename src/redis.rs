@@ -12,6 +12,8 @@ use crate::config::shared::RedisConfig;
 pub const STAT_DB: u8 = 0;
 /// Per-keypair request rate limiting.
 pub const RATE_LIMIT_DB: u8 = 1;
+/// Live state: when each agent was last seen (`agent.last_seen`).
+pub const LIVE_DB: u8 = 2;
 /// Which agents have which images (a set of agent ids per canonical image reference).
 pub const IMAGE_DB: u8 = 3;
 /// The event stream `events` shared with agents and other managers.

@@ -11,6 +11,8 @@ use tokio::sync::watch;
 
 use crate::config::etcd::Etcd;
 use crate::config::{LocalConfig, SharedConfig};
+use crate::events::bus::{DispatcherConfig, EventDispatcher, EventProducer, RunningDispatcher};
+use crate::registry::agents::AgentRegistry;
 use crate::services::keypair_cache::KeypairCache;
 use crate::{api, db, AppState};
 
@@ -116,7 +118,10 @@ pub async fn connect(
         tracing::warn!("no Docker registry is configured under config/docker/registry/ in etcd");
     }
     let redis_stat = crate::redis::connect(&shared.redis, crate::redis::STAT_DB).await?;
+    let redis_live = crate::redis::connect(&shared.redis, crate::redis::LIVE_DB).await?;
     let redis_image = crate::redis::connect(&shared.redis, crate::redis::IMAGE_DB).await?;
+    let events =
+        EventProducer::new(crate::redis::connect(&shared.redis, crate::redis::STREAM_DB).await?);
     let redis_rate_limit =
         crate::redis::connect(&shared.redis, crate::redis::RATE_LIMIT_DB).await?;
     let (tx, rx) = watch::channel(Arc::new(shared));
@@ -127,11 +132,38 @@ pub async fn connect(
         shared: rx,
         redis_stat,
         redis_rate_limit,
+        redis_live,
         redis_image,
+        events,
         hooks: crate::auth::hooks::Hooks::default(),
         keypair_cache,
     };
     Ok((state, tx))
+}
+
+/// Follows the agents: their events through the dispatcher, and the lost-agent check.
+pub async fn start_agent_plane(
+    state: &AppState,
+) -> anyhow::Result<(RunningDispatcher, tokio::task::JoinHandle<()>)> {
+    let registry = Arc::new(AgentRegistry {
+        db: state.db.clone(),
+        etcd: state.etcd.clone(),
+        shared: state.shared.clone(),
+        live: state.redis_live.clone(),
+        events: state.events.clone(),
+        heartbeat_timeout: state.local.manager.heartbeat_timeout,
+        last_seen_key: crate::registry::agents::LAST_SEEN_KEY.to_owned(),
+    });
+    let mut dispatcher = EventDispatcher::default();
+    registry.register(&mut dispatcher);
+    let redis = state.shared.borrow().redis.clone();
+    let running = dispatcher
+        .start(
+            &redis,
+            DispatcherConfig::new(state.local.manager.id.clone()),
+        )
+        .await?;
+    Ok((running, registry.spawn_lost_check()))
 }
 
 /// glibc gives every thread that contends for the allocator an arena of its own (up to eight per
@@ -164,6 +196,7 @@ pub async fn run(local: LocalConfig) -> anyhow::Result<()> {
     tracing::info!(version = env!("CARGO_PKG_VERSION"), id = %local.manager.id, "bai-manager starting");
     let (state, publish) = connect(local.clone()).await?;
     let watcher = watch_shared_config(state.etcd.clone(), publish);
+    let (_dispatcher, lost_check) = start_agent_plane(&state).await?;
     let addr = &local.manager.service_addr;
     let listener = TcpListener::bind((addr.host.as_str(), addr.port))
         .await
@@ -182,6 +215,7 @@ pub async fn run(local: LocalConfig) -> anyhow::Result<()> {
     tracing::info!("started handling API requests at {addr}");
     let served = serve(listener, state).await;
     watcher.abort();
+    lost_check.abort();
     if let Some(path) = &pid_file {
         if let Err(e) = std::fs::remove_file(path) {
             tracing::warn!("cannot remove the PID file {}: {e}", path.display());

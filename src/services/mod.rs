@@ -2,6 +2,7 @@
 //! permissions and SQL live here and nowhere else.
 
 pub mod accounts;
+pub mod agent_registry;
 pub mod agents;
 pub mod auth;
 pub mod domains;

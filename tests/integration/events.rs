@@ -271,7 +271,11 @@ fn arguments_are_byte_for_byte_those_of_python() {
     // Every event of backend.ai-common (all but the manager's do_log_cleanup) went through its
     // own deserialize() and serialize().
     let by_common = lines.iter().filter(|l| !l["common"].is_null()).count();
-    assert_eq!(by_common, samples.len() - 1, "backend.ai-common 21.3 must import");
+    assert_eq!(
+        by_common,
+        samples.len() - 1,
+        "backend.ai-common 21.3 must import"
+    );
     for ((event, _), answer) in samples.iter().zip(&lines) {
         let ours = hex(&event.encode_args());
         assert_eq!(

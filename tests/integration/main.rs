@@ -1,6 +1,7 @@
 //! Integration tests against real PostgreSQL and etcd (started by `scripts/test.sh`). One test
 //! binary, so that the crate links once.
 
+mod agents;
 mod api_accounts;
 mod api_auth;
 mod auth;
