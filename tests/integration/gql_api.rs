@@ -217,6 +217,20 @@ async fn sessions_are_scoped_filtered_ordered_and_paged() {
     let page = &body["data"]["compute_session_list"];
     assert_eq!(page["total_count"], 32, "{body}"); // 1, 10-19, 100-119
     assert_eq!(page["items"][0]["name"], "user-sess-1");
+    // Filters and orders on the group's and the user's names (read through joins then).
+    let body = api
+        .query(
+            SUPERADMIN,
+            &list(
+                "user_email == \"user@lablup.com\" & group_name == \"default\"",
+                "-user_email",
+            ),
+        )
+        .await;
+    let page = &body["data"]["compute_session_list"];
+    assert!(page["total_count"].as_i64().unwrap() > 0, "{body}");
+    assert_eq!(page["items"][0]["user_email"], "user@lablup.com");
+    assert_eq!(page["items"][0]["group_name"], "default");
     let body = api.query(DOMAIN_ADMIN, &list("", "")).await;
     assert_eq!(body["data"]["compute_session_list"]["total_count"], 125);
     let body = api.query(OTHER_ADMIN, &list("", "")).await;
