@@ -6,9 +6,10 @@ pub mod error;
 pub mod params;
 pub mod version;
 
-use axum::http::{header, HeaderValue};
-use axum::middleware::map_response;
-use axum::response::Response;
+use axum::extract::Request;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::middleware::{map_response, Next};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{json, Value};
@@ -32,12 +33,27 @@ async fn server_header(mut res: Response) -> Response {
     res
 }
 
+/// Runs each request to completion in a task of its own, even when the client goes away
+/// midway. Dropping a request's future abandoned its database statements mid-flight, and the
+/// connections they held came back to the pool late: under load, other requests then waited
+/// seconds for a connection.
+async fn run_to_completion(request: Request, next: Next) -> Response {
+    match tokio::spawn(next.run(request)).await {
+        Ok(response) => response,
+        Err(e) => {
+            tracing::error!("a request handler failed: {e}");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
+}
+
 /// The whole application router.
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/", get(hello))
         .merge(auth::router(state.clone()))
         .merge(admin::router(state.clone()))
+        .layer(axum::middleware::from_fn(run_to_completion))
         .layer(axum::middleware::from_fn(version::negotiate))
         .layer(map_response(auth::anonymous_rate_limit_headers))
         .layer(map_response(server_header))
