@@ -10,10 +10,10 @@ command -v cargo >/dev/null || {
 }
 scripts/services.sh
 
-# The Python side of 21.03 for the interoperability tests: msgpack and backend.ai-common from
+# The Python side of 21.03 for the interoperability tests: msgpack, backend.ai-common and callosum from
 # PyPI in a virtualenv kept between runs (rebuilt when its requirements change).
 VENV=${BAI_TEST_VENV:-/var/tmp/bai-test-venv}
-REQUIREMENTS="msgpack==1.0.8 backend.ai-common==21.3.14"
+REQUIREMENTS="msgpack==1.0.8 backend.ai-common==21.3.14 callosum==0.9.10"
 if [ "$(cat "$VENV/.requirements" 2>/dev/null)" != "$REQUIREMENTS" ]; then
     command -v python3 >/dev/null && python3 -c 'import venv' 2>/dev/null ||
         DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3 python3-venv >/dev/null

@@ -16,6 +16,7 @@ pub mod percent;
 pub mod privileges;
 pub mod redis;
 pub mod registry;
+pub mod rpc;
 pub mod server;
 pub mod services;
 
@@ -45,6 +46,8 @@ pub struct AppState {
     pub redis_image: ::redis::aio::ConnectionManager,
     /// Writes to the event stream shared with agents and other managers.
     pub events: events::bus::EventProducer,
+    /// Calls functions of agents.
+    pub rpc: rpc::RpcClient,
     /// The hook plugins registered at start-up.
     pub hooks: auth::hooks::Hooks,
     /// Recently authenticated keypairs (see `services::keypair_cache`).

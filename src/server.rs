@@ -124,6 +124,9 @@ pub async fn connect(
         EventProducer::new(crate::redis::connect(&shared.redis, crate::redis::STREAM_DB).await?);
     let redis_rate_limit =
         crate::redis::connect(&shared.redis, crate::redis::RATE_LIMIT_DB).await?;
+    let rpc = crate::rpc::RpcClient::new(crate::rpc::Keepalive {
+        idle: shared.network.rpc_keepalive_timeout,
+    });
     let (tx, rx) = watch::channel(Arc::new(shared));
     let state = AppState {
         db,
@@ -135,6 +138,7 @@ pub async fn connect(
         redis_live,
         redis_image,
         events,
+        rpc,
         hooks: crate::auth::hooks::Hooks::default(),
         keypair_cache,
     };

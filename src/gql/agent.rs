@@ -13,8 +13,8 @@ use super::items::{clamp_count, Items};
 use super::loaders::{load, prime, ContainersOfAgent, LiveStatOf};
 use super::scalars::{DateTime, JsonString};
 use super::session::ComputeContainer;
+use super::RequestContext;
 use crate::services::live_stats::LiveStat;
-use crate::services::Error;
 
 #[derive(Clone)]
 pub struct Agent(pub Arc<agents::Model>);
@@ -93,11 +93,13 @@ impl Agent {
     async fn compute_plugins(&self) -> Option<JsonString> {
         Some(JsonString::of(&self.0.compute_plugins))
     }
-    // Asked of the agent itself over RPC, which comes with the agent plane.
-    async fn hardware_metadata(&self) -> Result<Option<JsonString>> {
-        Err(to_gql(&Error::Unavailable(
-            "hardware metadata is gathered from agents over RPC, which this manager does not connect yet".into(),
-        )))
+    // Asked of the agent itself over RPC.
+    async fn hardware_metadata(&self, ctx: &Context<'_>) -> Result<Option<JsonString>> {
+        let rpc = &ctx.data_unchecked::<RequestContext>().state.rpc;
+        let metadata = crate::services::agents::hardware_metadata(rpc, &self.0)
+            .await
+            .map_err(|e| to_gql(&e))?;
+        Ok(Some(JsonString::of(&metadata)))
     }
     async fn mem_slots(&self) -> Option<i32> {
         slot_mib(&self.0.available_slots, "mem")

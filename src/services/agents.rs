@@ -89,3 +89,68 @@ pub async fn page(
         .collect::<Result<_, _>>()?;
     Ok((rows, page.total_count))
 }
+
+/// How long `hardware_metadata` waits for an agent (21.03 waited forever).
+const HWINFO_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// `Agent.hardware_metadata`: what the agent's compute plugins report about their devices
+/// (`gather_hwinfo`), each entry checked as 21.03's `HardwareMetadata`: a `status` of
+/// healthy/degraded/offline/unavailable, a `status_info` text or null, `metadata` of texts.
+pub async fn hardware_metadata(
+    rpc: &crate::rpc::RpcClient,
+    agent: &agents::Model,
+) -> Result<serde_json::Value> {
+    let unavailable = |why: String| {
+        super::Error::Unavailable(format!(
+            "cannot read the hardware metadata of agent {}: {why}",
+            agent.id
+        ))
+    };
+    let reply = crate::rpc::agent::AgentRpc::new(rpc.clone(), agent.addr.clone())
+        .gather_hwinfo(Some(HWINFO_TIMEOUT))
+        .await
+        .map_err(|e| unavailable(e.to_string()))?;
+    let plugins = reply
+        .as_map()
+        .ok_or_else(|| unavailable("the answer is not a map".into()))?;
+    let mut checked = serde_json::Map::new();
+    for (plugin, info) in plugins {
+        let plugin = plugin
+            .as_str()
+            .ok_or_else(|| unavailable("a plugin name is not text".into()))?;
+        let entry = hardware_entry(info)
+            .map_err(|why| unavailable(format!("the entry of {plugin}: {why}")))?;
+        checked.insert(plugin.to_owned(), entry);
+    }
+    Ok(serde_json::Value::Object(checked))
+}
+
+fn hardware_entry(info: &rmpv::Value) -> std::result::Result<serde_json::Value, String> {
+    let map = info.as_map().ok_or("not a map")?;
+    let get = |key: &str| {
+        map.iter()
+            .find(|(k, _)| k.as_str() == Some(key))
+            .map(|(_, v)| v)
+    };
+    let status = get("status")
+        .and_then(rmpv::Value::as_str)
+        .ok_or("no status")?;
+    if !matches!(status, "healthy" | "degraded" | "offline" | "unavailable") {
+        return Err(format!("unknown status {status:?}"));
+    }
+    let status_info = match get("status_info") {
+        None | Some(rmpv::Value::Nil) => serde_json::Value::Null,
+        Some(v) => v.as_str().ok_or("status_info is not text")?.into(),
+    };
+    let mut metadata = serde_json::Map::new();
+    for (k, v) in get("metadata")
+        .and_then(rmpv::Value::as_map)
+        .ok_or("no metadata map")?
+    {
+        match (k.as_str(), v.as_str()) {
+            (Some(k), Some(v)) => metadata.insert(k.to_owned(), v.into()),
+            _ => return Err("metadata holds something other than texts".into()),
+        };
+    }
+    Ok(serde_json::json!({"status": status, "status_info": status_info, "metadata": metadata}))
+}

@@ -221,7 +221,7 @@ fn samples() -> Vec<(Event, Json)> {
 
 /// The Python of the test virtualenv (`scripts/test.sh` makes it, with `msgpack` and
 /// `backend.ai-common==21.3.14`).
-fn python() -> String {
+pub fn python() -> String {
     let python = std::env::var("BAI_TEST_PYTHON")
         .unwrap_or_else(|_| "/var/tmp/bai-test-venv/bin/python".into());
     assert!(

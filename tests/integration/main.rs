@@ -20,5 +20,6 @@ mod http;
 mod list_fields;
 mod minilang;
 mod properties;
+mod rpc;
 mod schema;
 mod server;
