@@ -201,6 +201,102 @@ pub(super) fn read_reply(frames: &[Vec<u8>], request: &Request) -> Result<Option
     }))
 }
 
+/// A FUNCTION message as a server (a simulated agent) receives it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IncomingCall {
+    pub method: String,
+    pub order_key: String,
+    pub seq: u64,
+    pub args: Vec<Value>,
+    pub kwargs: Vec<(Value, Value)>,
+}
+
+/// Reads a FUNCTION message (`[header, body]`, after the ROUTER's identity frame); `Ok(None)`
+/// for other message types (a CANCEL, which callosum 0.9 agents ignore too).
+pub fn read_call(header: &[u8], body: &[u8]) -> Result<Option<IncomingCall>, String> {
+    let header = read_all(header, "header")?;
+    let kind = field(&header, "type", "header")?
+        .as_u64()
+        .ok_or("the header's type is not an integer")?;
+    if kind != MessageType::Function as u64 {
+        return Ok(None);
+    }
+    let text = |key: &str| -> Result<String, String> {
+        field(&header, key, "header")?
+            .as_str()
+            .map(str::to_owned)
+            .ok_or_else(|| format!("the header's {key} is not text"))
+    };
+    let (method, order_key) = (text("meth")?, text("okey")?);
+    let seq = field(&header, "seq", "header")?
+        .as_u64()
+        .ok_or("the header's seq is not an integer")?;
+    let body = read_all(body, "body")?;
+    let (args, kwargs) = match field(&body, "body", "body")? {
+        Value::Nil => (Vec::new(), Vec::new()),
+        Value::Binary(bytes) => {
+            let payload = read_all(bytes, "call")?;
+            let args = match field(&payload, "args", "call")? {
+                Value::Array(items) => items.clone(),
+                _ => return Err("the call's args are not a list".into()),
+            };
+            let kwargs = match field(&payload, "kwargs", "call")? {
+                Value::Map(entries) => entries.clone(),
+                _ => return Err("the call's kwargs are not a map".into()),
+            };
+            (args, kwargs)
+        }
+        _ => return Err("the call's body is not binary".into()),
+    };
+    Ok(Some(IncomingCall {
+        method,
+        order_key,
+        seq,
+        args,
+        kwargs,
+    }))
+}
+
+/// The answer to `call`: its result, or a failure `(exception name, repr)`. Returns
+/// `[header, body]`.
+pub fn answer(call: &IncomingCall, outcome: Result<Value, (String, String)>) -> [Vec<u8>; 2] {
+    let mut header = Vec::with_capacity(48);
+    let kind = if outcome.is_ok() {
+        MessageType::Result
+    } else {
+        MessageType::Failure
+    };
+    let _ = enc::write_map_len(&mut header, 5);
+    let _ = enc::write_str(&mut header, "type");
+    let _ = enc::write_uint(&mut header, kind as u64);
+    let _ = enc::write_str(&mut header, "meth");
+    let _ = enc::write_str(&mut header, &call.method);
+    let _ = enc::write_str(&mut header, "okey");
+    let _ = enc::write_str(&mut header, &call.order_key);
+    let _ = enc::write_str(&mut header, "seq");
+    let _ = enc::write_uint(&mut header, call.seq);
+    let _ = enc::write_str(&mut header, "zip");
+    let _ = enc::write_bool(&mut header, false);
+    let frame = match outcome {
+        Ok(value) => {
+            let mut encoded = Vec::new();
+            let _ = rmpv::encode::write_value(&mut encoded, &value);
+            body(&[0x90], Some(&encoded))
+        }
+        Err((name, repr)) => {
+            let mut meta = Vec::new();
+            let exception = Value::Array(vec![
+                name.into(),
+                repr.into(),
+                "(raised by a simulated agent)".into(),
+            ]);
+            let _ = rmpv::encode::write_value(&mut meta, &exception);
+            body(&meta, None)
+        }
+    };
+    [header, frame]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

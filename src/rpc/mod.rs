@@ -10,7 +10,7 @@
 //! caller gives up (timeout, or its future dropped) sends callosum's CANCEL and closes.
 
 pub mod agent;
-mod frame;
+pub mod frame;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;

@@ -294,3 +294,105 @@ async fn an_unknown_scaling_group_is_refused_and_the_bus_goes_on() {
         .unwrap();
     assert_eq!(watched, ["i-sim-good"]);
 }
+
+/// Agents simulated by `agent-sim` register, answer RPC (with their lifecycle events), and one
+/// that dies silently turns LOST while the others stay ALIVE.
+#[tokio::test]
+async fn simulated_agents_register_answer_rpc_and_turn_lost() {
+    use agent_sim::{SimAgent, SimConfig};
+    use bai_manager::rpc::agent::AgentRpc;
+    use bai_manager::rpc::{Keepalive, RpcClient, RpcError};
+
+    let cluster = cluster(1).await;
+    let mut agents = Vec::new();
+    for i in 0..3 {
+        let mut config = SimConfig::new(format!("i-agentsim-{i}"));
+        config.heartbeat_interval = Duration::from_millis(300);
+        config.create_delay = Duration::from_millis(10);
+        config.failing.insert("restart_kernel".into());
+        agents.push(
+            SimAgent::start(config, cluster.producer.clone())
+                .await
+                .unwrap(),
+        );
+    }
+    for agent in &agents {
+        cluster.wait_for(agent.id(), "ALIVE", &[]).await;
+    }
+    let addr: String = crate::helpers::scalar(
+        &cluster.db.conn,
+        "SELECT addr FROM agents WHERE id = 'i-agentsim-0'",
+    )
+    .await;
+    assert_eq!(addr, agents[0].addr());
+
+    let rpc = AgentRpc::new(RpcClient::new(Keepalive::default()), addr);
+    assert_eq!(
+        rpc.ping("hello", Duration::from_secs(5)).await.unwrap(),
+        "hello"
+    );
+    let (session, kernel) = (uuid::Uuid::new_v4(), uuid::Uuid::new_v4());
+    let created = rpc
+        .create_kernels(
+            "c1",
+            session,
+            &[kernel],
+            vec![Value::Map(vec![])],
+            Value::Map(vec![]),
+        )
+        .await
+        .unwrap();
+    assert_eq!(created.len(), 1);
+    match rpc
+        .restart_kernel("c2", session, kernel, Value::Map(vec![]))
+        .await
+    {
+        Err(RpcError::Failure { name, .. }) => assert_eq!(name, "RuntimeError"),
+        other => panic!("{other:?}"),
+    }
+    // The creation announced the kernel's lifecycle on the stream.
+    let mut conn = bai_manager::redis::connect(
+        &bai_manager::config::shared::RedisConfig {
+            addr: bai_manager::config::reader::HostPort::parse(
+                &std::env::var("BAI_TEST_REDIS_ADDR").unwrap_or_else(|_| "127.0.0.1:6379".into()),
+            )
+            .unwrap(),
+            sentinel: Vec::new(),
+            service_name: None,
+            password: None,
+        },
+        bai_manager::redis::STREAM_DB,
+    )
+    .await
+    .unwrap();
+    let entries: redis::streams::StreamRangeReply = redis::cmd("XRANGE")
+        .arg(&cluster.stream)
+        .arg("-")
+        .arg("+")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let names: Vec<String> = entries
+        .ids
+        .iter()
+        .filter_map(|e| e.get::<String>("name"))
+        .filter(|n| n.starts_with("kernel_"))
+        .collect();
+    assert_eq!(
+        names,
+        ["kernel_preparing", "kernel_creating", "kernel_started"]
+    );
+
+    // One dies without a word: LOST after the timeout; the others beat on.
+    let dead = agents.remove(2);
+    dead.stop(false).await.unwrap();
+    cluster.wait_for("i-agentsim-2", "LOST", &[]).await;
+    assert_eq!(
+        cluster.status("i-agentsim-0").await.as_deref(),
+        Some("ALIVE")
+    );
+    assert_eq!(
+        cluster.status("i-agentsim-1").await.as_deref(),
+        Some("ALIVE")
+    );
+}
