@@ -18,6 +18,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::future::BoxFuture;
+use futures::StreamExt;
 use redis::aio::ConnectionManager;
 use redis::streams::{StreamAutoClaimReply, StreamId, StreamReadReply};
 use tokio::sync::{mpsc, oneshot};
@@ -34,6 +35,8 @@ pub const GROUP: &str = "manager";
 const BATCH: usize = 64;
 /// Wait after a Redis error before trying again (the connection reconnects meanwhile).
 const RETRY_DELAY: Duration = Duration::from_secs(1);
+/// Sources whose events are handled side by side.
+const PARALLEL_SOURCES: usize = 16;
 /// How often the stream is trimmed.
 const TRIM_INTERVAL: Duration = Duration::from_secs(30);
 
@@ -269,9 +272,19 @@ async fn consume_loop(
         let round = async {
             let mut entries = claim_abandoned(&mut conn, &consumer, &config).await?;
             entries.extend(read_new(&mut conn, &consumer, &config).await?);
-            for entry in entries {
-                handle_consumed(&conn, &config.stream, &handlers, entry).await;
-            }
+            // Each source's events in order (a kernel's lifecycle comes from one agent);
+            // different sources side by side.
+            let by_source = in_order_by_source(entries);
+            futures::stream::iter(by_source)
+                .for_each_concurrent(PARALLEL_SOURCES, |entries| {
+                    let (conn, handlers, stream) = (&conn, &handlers, &config.stream);
+                    async move {
+                        for entry in entries {
+                            handle_consumed(conn, stream, handlers, entry).await;
+                        }
+                    }
+                })
+                .await;
             if last_trim.elapsed() >= TRIM_INTERVAL {
                 last_trim = tokio::time::Instant::now();
                 trim(&mut conn, &config.stream).await?;
@@ -287,6 +300,19 @@ async fn consume_loop(
             }
         }
     }
+}
+
+/// Entries grouped by their `source` field, each group in stream order.
+fn in_order_by_source(entries: Vec<StreamId>) -> Vec<Vec<StreamId>> {
+    let mut groups: Vec<(Option<redis::Value>, Vec<StreamId>)> = Vec::new();
+    for entry in entries {
+        let source = entry.map.get("source").cloned();
+        match groups.iter_mut().find(|(s, _)| *s == source) {
+            Some((_, group)) => group.push(entry),
+            None => groups.push((source, vec![entry])),
+        }
+    }
+    groups.into_iter().map(|(_, group)| group).collect()
 }
 
 /// The group starts at the stream's end, as in 21.03: events from before any manager ran are
