@@ -657,3 +657,117 @@ async fn bursts_of_a_coalesced_event_run_the_handler_once() {
         "with the latest event"
     );
 }
+
+/// A Redis of the test's own (the shared one must not restart under other tests).
+struct PrivateRedis {
+    port: u16,
+    dir: tempfile::TempDir,
+    child: Option<std::process::Child>,
+}
+
+impl PrivateRedis {
+    fn start() -> PrivateRedis {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut redis = PrivateRedis {
+            port,
+            dir: tempfile::tempdir().unwrap(),
+            child: None,
+        };
+        redis.restart();
+        redis
+    }
+
+    /// (Re)starts the server on the same port, with an empty data set (as after a crash
+    /// without persistence: the stream and the consumer group are gone).
+    fn restart(&mut self) {
+        self.stop();
+        let child = std::process::Command::new("redis-server")
+            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no"])
+            .arg("--dir")
+            .arg(self.dir.path())
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("redis-server (installed by scripts/services.sh)");
+        self.child = Some(child);
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("the private redis-server did not start");
+    }
+
+    fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    fn config(&self) -> RedisConfig {
+        RedisConfig {
+            addr: HostPort::parse(&format!("127.0.0.1:{}", self.port)).unwrap(),
+            sentinel: Vec::new(),
+            service_name: None,
+            password: None,
+        }
+    }
+}
+
+impl Drop for PrivateRedis {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+#[tokio::test]
+async fn the_dispatcher_survives_a_redis_restart() {
+    let mut redis = PrivateRedis::start();
+    let seen: Seen = Default::default();
+    let mut dispatcher = EventDispatcher::default();
+    let recorder = seen.clone();
+    dispatcher.consume("agent_started", None, move |source, event| {
+        let recorder = recorder.clone();
+        async move {
+            recorder.lock().unwrap().push(("a".into(), source, event));
+            Ok(())
+        }
+    });
+    let mut config = DispatcherConfig::new("a");
+    config.block = Duration::from_millis(200);
+    let _running = dispatcher.start(&redis.config(), config).await.unwrap();
+    let producer = EventProducer::new(
+        bai_manager::redis::connect(&redis.config(), bai_manager::redis::STREAM_DB)
+            .await
+            .unwrap(),
+    );
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let before = Event::AgentStarted {
+        reason: "before".into(),
+    };
+    producer.produce(&before, "i-a").await.unwrap();
+    eventually("the first event", || seen.lock().unwrap().len() == 1).await;
+
+    redis.restart();
+    // Producing retries until Redis is back and the dispatcher has made its group again.
+    let after = Event::AgentStarted {
+        reason: "after".into(),
+    };
+    for _ in 0..100 {
+        if seen.lock().unwrap().len() >= 2 {
+            break;
+        }
+        let _ = producer.produce(&after, "i-a").await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(seen[0].2, before);
+    assert!(seen[1..].iter().all(|(_, _, e)| *e == after), "{seen:?}");
+    assert!(seen.len() >= 2, "nothing handled after the restart");
+}
