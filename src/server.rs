@@ -200,7 +200,7 @@ pub async fn run(local: LocalConfig) -> anyhow::Result<()> {
     tracing::info!(version = env!("CARGO_PKG_VERSION"), id = %local.manager.id, "bai-manager starting");
     let (state, publish) = connect(local.clone()).await?;
     let watcher = watch_shared_config(state.etcd.clone(), publish);
-    let (_dispatcher, lost_check) = start_agent_plane(&state).await?;
+    let (dispatcher, lost_check) = start_agent_plane(&state).await?;
     let addr = &local.manager.service_addr;
     let listener = TcpListener::bind((addr.host.as_str(), addr.port))
         .await
@@ -220,6 +220,7 @@ pub async fn run(local: LocalConfig) -> anyhow::Result<()> {
     let served = serve(listener, state).await;
     watcher.abort();
     lost_check.abort();
+    dispatcher.shutdown(Duration::from_secs(5)).await;
     if let Some(path) = &pid_file {
         if let Err(e) = std::fs::remove_file(path) {
             tracing::warn!("cannot remove the PID file {}: {e}", path.display());

@@ -183,29 +183,51 @@ impl EventDispatcher {
         let consume_conn = crate::redis::connect_blocking(redis, db, config.block).await?;
         let subscribe_conn = crate::redis::connect_blocking(redis, db, config.block).await?;
         let config = Arc::new(config);
-        let mut tasks = self.coalescers;
-        tasks.push(tokio::spawn(consume_loop(
-            consume_conn,
-            config.clone(),
-            Arc::new(self.consumers),
-        )));
-        tasks.push(tokio::spawn(subscribe_loop(
-            subscribe_conn,
-            config,
-            Arc::new(self.subscribers),
-        )));
-        Ok(RunningDispatcher { tasks })
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let loops = vec![
+            tokio::spawn(consume_loop(
+                consume_conn,
+                config.clone(),
+                Arc::new(self.consumers),
+                stopped.clone(),
+            )),
+            tokio::spawn(subscribe_loop(
+                subscribe_conn,
+                config,
+                Arc::new(self.subscribers),
+                stopped,
+            )),
+        ];
+        Ok(RunningDispatcher {
+            loops,
+            coalescers: self.coalescers,
+            stop,
+        })
     }
 }
 
-/// The dispatcher's tasks; dropping this stops them.
+/// The dispatcher's tasks; dropping this stops them at once.
 pub struct RunningDispatcher {
-    tasks: Vec<JoinHandle<()>>,
+    loops: Vec<JoinHandle<()>>,
+    coalescers: Vec<JoinHandle<()>>,
+    stop: tokio::sync::watch::Sender<bool>,
+}
+
+impl RunningDispatcher {
+    /// Stops reading and lets the handlers of what was read finish, for up to `grace`. What
+    /// is left unacknowledged is taken over by another manager.
+    pub async fn shutdown(mut self, grace: Duration) {
+        let _ = self.stop.send(true);
+        let loops = futures::future::join_all(self.loops.iter_mut());
+        if tokio::time::timeout(grace, loops).await.is_err() {
+            tracing::warn!("event handlers still running after {grace:?}; stopping them");
+        }
+    }
 }
 
 impl Drop for RunningDispatcher {
     fn drop(&mut self) {
-        for task in &self.tasks {
+        for task in self.loops.iter().chain(&self.coalescers) {
             task.abort();
         }
     }
@@ -265,13 +287,23 @@ async fn consume_loop(
     mut conn: ConnectionManager,
     config: Arc<DispatcherConfig>,
     handlers: Arc<HashMap<&'static str, Vec<Registered>>>,
+    mut stop: tokio::sync::watch::Receiver<bool>,
 ) {
     let consumer = format!("{}:bai-manager", config.node_id);
     let mut last_trim = tokio::time::Instant::now();
     loop {
-        let round = async {
+        let read = async {
             let mut entries = claim_abandoned(&mut conn, &consumer, &config).await?;
             entries.extend(read_new(&mut conn, &consumer, &config).await?);
+            Ok::<_, redis::RedisError>(entries)
+        };
+        // Shutting down interrupts a read, never the handling of what was read.
+        let read = tokio::select! {
+            _ = stop.wait_for(|stopped| *stopped) => return,
+            read = read => read,
+        };
+        let round = async {
+            let entries = read?;
             // Each source's events in order (a kernel's lifecycle comes from one agent);
             // different sources side by side.
             let by_source = in_order_by_source(entries);
@@ -498,20 +530,25 @@ async fn subscribe_loop(
     mut conn: ConnectionManager,
     config: Arc<DispatcherConfig>,
     handlers: Arc<HashMap<&'static str, Vec<Handler>>>,
+    mut stop: tokio::sync::watch::Receiver<bool>,
 ) {
     // Only events from now on; after a reconnection, from the last one seen.
     let mut last_id = "$".to_owned();
     loop {
-        let read: redis::RedisResult<Option<StreamReadReply>> = redis::cmd("XREAD")
+        let mut command = redis::cmd("XREAD");
+        command
             .arg("COUNT")
             .arg(BATCH)
             .arg("BLOCK")
             .arg(config.block.as_millis() as u64)
             .arg("STREAMS")
             .arg(&config.stream)
-            .arg(&last_id)
-            .query_async(&mut conn)
-            .await;
+            .arg(&last_id);
+        let read = command.query_async::<Option<StreamReadReply>>(&mut conn);
+        let read = tokio::select! {
+            _ = stop.wait_for(|stopped| *stopped) => return,
+            read = read => read,
+        };
         let entries = match read {
             Ok(reply) => reply.into_iter().flat_map(|r| r.keys).flat_map(|k| k.ids),
             Err(e) => {
