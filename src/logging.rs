@@ -64,7 +64,12 @@ pub fn filter_directives(config: &LoggingConfig) -> String {
     let global = config.level.as_str();
     let root = stricter(global, ns_level("").unwrap_or(global));
     let ours = stricter(global, ns_level("ai.backend").unwrap_or(global));
-    let mut directives = vec![rust_level(root).to_owned()];
+    // PostgreSQL's notices reach sqlx's log as warnings; the only ones this manager causes say
+    // that a transaction ended by a serialization failure was rolled back again (then retried).
+    let mut directives = vec![
+        rust_level(root).to_owned(),
+        "sqlx::postgres::notice=error".to_owned(),
+    ];
     for krate in ["bai_manager", "entities", "migration", "queryfilter"] {
         directives.push(format!("{krate}={}", rust_level(ours)));
     }
@@ -286,7 +291,7 @@ mod tests {
         };
         assert_eq!(
             filter_directives(&config),
-            "warn,bai_manager=info,entities=info,migration=info,queryfilter=info,sqlx=error,aiohttp=info"
+            "warn,sqlx::postgres::notice=error,bai_manager=info,entities=info,migration=info,queryfilter=info,sqlx=error,aiohttp=info"
         );
     }
 
