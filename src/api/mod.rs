@@ -4,6 +4,7 @@ pub mod admin;
 pub mod auth;
 pub mod error;
 pub mod params;
+pub mod resource;
 pub mod version;
 
 use axum::extract::Request;
@@ -53,6 +54,7 @@ pub fn router(state: AppState) -> Router {
         .route("/", get(hello))
         .merge(auth::router(state.clone()))
         .merge(admin::router(state.clone()))
+        .merge(resource::router(state.clone()))
         .layer(axum::middleware::from_fn(run_to_completion))
         .layer(axum::middleware::from_fn(version::negotiate))
         .layer(map_response(auth::anonymous_rate_limit_headers))

@@ -23,5 +23,6 @@ pub mod scope;
 pub mod sessions;
 pub mod users;
 pub mod vfolders;
+pub mod watcher;
 
 pub use error::{Error, Result};

@@ -23,3 +23,4 @@ mod properties;
 mod rpc;
 mod schema;
 mod server;
+mod watcher;
