@@ -154,6 +154,7 @@ pub async fn start_agent_plane(
         etcd: state.etcd.clone(),
         shared: state.shared.clone(),
         live: state.redis_live.clone(),
+        images: state.redis_image.clone(),
         events: state.events.clone(),
         heartbeat_timeout: state.local.manager.heartbeat_timeout,
         last_seen_key: crate::registry::agents::LAST_SEEN_KEY.to_owned(),

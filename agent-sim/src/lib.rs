@@ -31,6 +31,8 @@ pub struct SimConfig {
     pub failing: HashSet<String>,
     /// Functions never answered (the caller times out).
     pub silent: HashSet<String>,
+    /// The images it reports having (`registry/name:tag`).
+    pub images: Vec<String>,
 }
 
 impl SimConfig {
@@ -48,6 +50,7 @@ impl SimConfig {
             create_delay: Duration::from_millis(100),
             failing: HashSet::new(),
             silent: HashSet::new(),
+            images: Vec::new(),
         }
     }
 }
@@ -145,7 +148,7 @@ impl Drop for SimAgent {
     }
 }
 
-/// `agent_info` as a 21.03 agent sends it (images: snappy of an empty msgpack list).
+/// `agent_info` as a 21.03 agent sends it.
 fn agent_info(config: &SimConfig, addr: &str) -> Value {
     let s = |t: &str| Value::from(t);
     let slots = config
@@ -153,8 +156,18 @@ fn agent_info(config: &SimConfig, addr: &str) -> Value {
         .iter()
         .map(|(slot, unit, amount)| (s(slot), Value::Array(vec![s(unit), s(amount)])))
         .collect();
+    // `[[repo_tag, digest], ...]`, msgpack, snappy-compressed (raw).
+    let list = Value::Array(
+        config
+            .images
+            .iter()
+            .map(|image| Value::Array(vec![s(image), s("sha256:0")]))
+            .collect(),
+    );
+    let mut packed = Vec::new();
+    let _ = rmpv::encode::write_value(&mut packed, &list);
     let images = snap::raw::Encoder::new()
-        .compress_vec(&[0x90])
+        .compress_vec(&packed)
         .unwrap_or_default();
     Value::Map(vec![
         (s("ip"), s(&config.rpc_host)),

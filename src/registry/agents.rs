@@ -19,6 +19,7 @@ use crate::db::{try_advisory_lock, LockId};
 use crate::events::bus::{EventDispatcher, EventProducer, HandlerResult};
 use crate::events::Event;
 use crate::services::agent_registry::{self, AgentInfo, Heartbeat};
+use crate::services::images::ImageRef;
 
 /// The Redis hash (database 2) of agent id → last heartbeat (UNIX time, seconds).
 pub const LAST_SEEN_KEY: &str = "agent.last_seen";
@@ -36,6 +37,8 @@ pub struct AgentRegistry {
     pub shared: tokio::sync::watch::Receiver<Arc<SharedConfig>>,
     /// Redis database 2.
     pub live: ConnectionManager,
+    /// Redis database 3 (which agents have which images).
+    pub images: ConnectionManager,
     pub events: EventProducer,
     pub heartbeat_timeout: Duration,
     /// [`LAST_SEEN_KEY`] but in tests that share one Redis.
@@ -83,6 +86,7 @@ impl AgentRegistry {
         if outcome.wrote_slots() {
             self.register_slot_units(&info).await?;
         }
+        self.register_images(&agent_id, &info.images).await?;
         if outcome == Heartbeat::Revived {
             let revived = Event::AgentStarted {
                 reason: "revived".into(),
@@ -106,6 +110,52 @@ impl AgentRegistry {
         Ok(())
     }
 
+    /// Adds the agent to the set of each image it has (database 3, keyed by the canonical
+    /// reference), as 21.03 does on every heartbeat.
+    async fn register_images(&self, agent_id: &str, images: &[String]) -> anyhow::Result<()> {
+        if images.is_empty() {
+            return Ok(());
+        }
+        let known: Vec<String> = self.shared.borrow().registries.keys().cloned().collect();
+        let mut pipe = redis::pipe();
+        for image in images {
+            match ImageRef::parse(image, &known) {
+                Ok(image) => {
+                    pipe.sadd(image.canonical(), agent_id).ignore();
+                }
+                Err(e) => tracing::warn!(agent = %agent_id, "skipping an image it reports: {e}"),
+            }
+        }
+        let _: () = pipe.query_async(&mut self.images.clone()).await?;
+        Ok(())
+    }
+
+    /// Removes a departed agent from every image set (what 21.03 meant to do, but its pipeline
+    /// never ran).
+    async fn forget_images(&self, agent_id: &str) -> anyhow::Result<()> {
+        let mut conn = self.images.clone();
+        let mut cursor: u64 = 0;
+        loop {
+            let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
+                .arg(cursor)
+                .arg("COUNT")
+                .arg(1000)
+                .query_async(&mut conn)
+                .await?;
+            if !keys.is_empty() {
+                let mut pipe = redis::pipe();
+                for key in &keys {
+                    pipe.srem(key, agent_id).ignore();
+                }
+                let _: () = pipe.query_async(&mut conn).await?;
+            }
+            if next == 0 {
+                return Ok(());
+            }
+            cursor = next;
+        }
+    }
+
     async fn on_terminated(&self, agent_id: String, event: Event) -> HandlerResult {
         let Event::AgentTerminated { reason } = event else {
             return Ok(());
@@ -126,6 +176,7 @@ impl AgentRegistry {
             .await?;
         if agent_registry::mark_gone(&self.db, &agent_id, status).await? {
             tracing::info!(agent = %agent_id, %reason, "agent {status:?}");
+            self.forget_images(&agent_id).await?;
         }
         Ok(())
     }

@@ -31,6 +31,8 @@ pub struct AgentInfo {
     pub slot_units: SlotUnits,
     pub version: String,
     pub compute_plugins: serde_json::Value,
+    /// The image references the agent has (`repo:tag`, as it names them).
+    pub images: Vec<String>,
 }
 
 fn text<'a>(map: &'a [(rmpv::Value, rmpv::Value)], key: &str) -> Option<&'a rmpv::Value> {
@@ -95,8 +97,41 @@ impl AgentInfo {
                     .ok_or("agent_info.compute_plugins must be a map of plain values")?,
                 None => serde_json::json!({}),
             },
+            images: match text(map, "images") {
+                Some(v) => read_images(v).map_err(|why| format!("agent_info.images {why}"))?,
+                None => Vec::new(),
+            },
         })
     }
+}
+
+/// `images`: snappy-compressed msgpack of `[[repo_tag, digest], ...]`.
+fn read_images(value: &rmpv::Value) -> std::result::Result<Vec<String>, String> {
+    let compressed = match value {
+        rmpv::Value::Binary(bytes) => bytes,
+        _ => return Err("must be binary".into()),
+    };
+    // Nothing at all stands for no images.
+    if compressed.is_empty() {
+        return Ok(Vec::new());
+    }
+    let raw = snap::raw::Decoder::new()
+        .decompress_vec(compressed)
+        .map_err(|e| format!("is not snappy-compressed: {e}"))?;
+    let mut slice = raw.as_slice();
+    let list = rmpv::decode::read_value_with_max_depth(&mut slice, 8)
+        .map_err(|e| format!("is not msgpack: {e}"))?;
+    list.as_array()
+        .ok_or("must hold a list")?
+        .iter()
+        .map(|item| {
+            item.as_array()
+                .and_then(|pair| pair.first())
+                .and_then(rmpv::Value::as_str)
+                .map(str::to_owned)
+                .ok_or_else(|| "must hold [repo_tag, digest] pairs".to_owned())
+        })
+        .collect()
 }
 
 /// A msgpack document as JSON (none for binary data, extension values or non-text keys).
@@ -343,6 +378,7 @@ mod tests {
         assert_eq!(read.available_slots, [("cpu", 4)].into_iter().collect());
         assert_eq!(read.slot_units["cpu"], "count");
         assert_eq!(read.compute_plugins, serde_json::json!({}));
+        assert!(read.images.is_empty());
     }
 
     #[test]

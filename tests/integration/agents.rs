@@ -101,6 +101,7 @@ async fn cluster(managers: usize) -> Cluster {
             etcd: state.etcd.clone(),
             shared: state.shared.clone(),
             live: state.redis_live.clone(),
+            images: state.redis_image.clone(),
             events,
             heartbeat_timeout: Duration::from_millis(1500),
             last_seen_key: last_seen_key.clone(),
@@ -310,6 +311,7 @@ async fn simulated_agents_register_answer_rpc_and_turn_lost() {
         config.heartbeat_interval = Duration::from_millis(300);
         config.create_delay = Duration::from_millis(10);
         config.failing.insert("restart_kernel".into());
+        config.images = vec![format!("cr.backend.ai/testing/sim-{i}:1.0")];
         agents.push(
             SimAgent::start(config, cluster.producer.clone())
                 .await
@@ -383,10 +385,42 @@ async fn simulated_agents_register_answer_rpc_and_turn_lost() {
         ["kernel_preparing", "kernel_creating", "kernel_started"]
     );
 
+    // Which agents have which images (database 3).
+    let mut image_db = bai_manager::redis::connect(
+        &bai_manager::config::shared::RedisConfig {
+            addr: bai_manager::config::reader::HostPort::parse(
+                &std::env::var("BAI_TEST_REDIS_ADDR").unwrap_or_else(|_| "127.0.0.1:6379".into()),
+            )
+            .unwrap(),
+            sentinel: Vec::new(),
+            service_name: None,
+            password: None,
+        },
+        bai_manager::redis::IMAGE_DB,
+    )
+    .await
+    .unwrap();
+    let image_key = "cr.backend.ai/testing/sim-2:1.0";
+    let holders: Vec<String> = redis::cmd("SMEMBERS")
+        .arg(image_key)
+        .query_async(&mut image_db)
+        .await
+        .unwrap();
+    assert_eq!(holders, ["i-agentsim-2"]);
+
     // One dies without a word: LOST after the timeout; the others beat on.
     let dead = agents.remove(2);
     dead.stop(false).await.unwrap();
     cluster.wait_for("i-agentsim-2", "LOST", &[]).await;
+    let holders: Vec<String> = redis::cmd("SMEMBERS")
+        .arg(image_key)
+        .query_async(&mut image_db)
+        .await
+        .unwrap();
+    assert!(
+        holders.is_empty(),
+        "a lost agent no longer counts as having images"
+    );
     assert_eq!(
         cluster.status("i-agentsim-0").await.as_deref(),
         Some("ALIVE")
