@@ -274,20 +274,10 @@ async fn an_unknown_scaling_group_is_refused_and_the_bus_goes_on() {
     assert_eq!(cluster.agent("i-sim-stray").await, None);
     assert_eq!(cluster.agent("i-sim-bad").await, None);
     // Neither is watched for heartbeats.
-    let mut live = bai_manager::redis::connect(
-        &bai_manager::config::shared::RedisConfig {
-            addr: bai_manager::config::reader::HostPort::parse(
-                &std::env::var("BAI_TEST_REDIS_ADDR").unwrap_or_else(|_| "127.0.0.1:6379".into()),
-            )
-            .unwrap(),
-            sentinel: Vec::new(),
-            service_name: None,
-            password: None,
-        },
-        bai_manager::redis::LIVE_DB,
-    )
-    .await
-    .unwrap();
+    let mut live =
+        bai_manager::redis::connect(&crate::events::redis_config(), bai_manager::redis::LIVE_DB)
+            .await
+            .unwrap();
     let watched: Vec<String> = redis::cmd("HKEYS")
         .arg(&cluster.last_seen_key)
         .query_async(&mut live)
@@ -354,15 +344,7 @@ async fn simulated_agents_register_answer_rpc_and_turn_lost() {
     }
     // The creation announced the kernel's lifecycle on the stream.
     let mut conn = bai_manager::redis::connect(
-        &bai_manager::config::shared::RedisConfig {
-            addr: bai_manager::config::reader::HostPort::parse(
-                &std::env::var("BAI_TEST_REDIS_ADDR").unwrap_or_else(|_| "127.0.0.1:6379".into()),
-            )
-            .unwrap(),
-            sentinel: Vec::new(),
-            service_name: None,
-            password: None,
-        },
+        &crate::events::redis_config(),
         bai_manager::redis::STREAM_DB,
     )
     .await
@@ -386,20 +368,10 @@ async fn simulated_agents_register_answer_rpc_and_turn_lost() {
     );
 
     // Which agents have which images (database 3).
-    let mut image_db = bai_manager::redis::connect(
-        &bai_manager::config::shared::RedisConfig {
-            addr: bai_manager::config::reader::HostPort::parse(
-                &std::env::var("BAI_TEST_REDIS_ADDR").unwrap_or_else(|_| "127.0.0.1:6379".into()),
-            )
-            .unwrap(),
-            sentinel: Vec::new(),
-            service_name: None,
-            password: None,
-        },
-        bai_manager::redis::IMAGE_DB,
-    )
-    .await
-    .unwrap();
+    let mut image_db =
+        bai_manager::redis::connect(&crate::events::redis_config(), bai_manager::redis::IMAGE_DB)
+            .await
+            .unwrap();
     let image_key = "cr.backend.ai/testing/sim-2:1.0";
     let holders: Vec<String> = redis::cmd("SMEMBERS")
         .arg(image_key)

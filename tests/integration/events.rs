@@ -317,7 +317,8 @@ fn unhex(s: &str) -> Vec<u8> {
         .collect()
 }
 
-fn redis_config() -> RedisConfig {
+/// The shared test Redis (`BAI_TEST_REDIS_ADDR`).
+pub fn redis_config() -> RedisConfig {
     let addr = std::env::var("BAI_TEST_REDIS_ADDR").unwrap_or_else(|_| "127.0.0.1:6379".into());
     RedisConfig {
         addr: HostPort::parse(&addr).unwrap(),
