@@ -33,6 +33,9 @@ pub struct SimConfig {
     pub silent: HashSet<String>,
     /// The images it reports having (`registry/name:tag`).
     pub images: Vec<String>,
+    /// Dies in the middle of `create_kernels` (after the first `kernel_preparing`): no answer,
+    /// no more heartbeats, as a crashed agent.
+    pub die_mid_creation: bool,
 }
 
 impl SimConfig {
@@ -51,6 +54,7 @@ impl SimConfig {
             failing: HashSet::new(),
             silent: HashSet::new(),
             images: Vec::new(),
+            die_mid_creation: false,
         }
     }
 }
@@ -86,12 +90,15 @@ impl SimAgent {
         };
         events.produce(&started, &config.id).await?;
         let heartbeat = {
-            let (config, events) = (config.clone(), events.clone());
+            let (config, events, stopped) = (config.clone(), events.clone(), stopped.clone());
             tokio::spawn(async move {
                 let mut tick = tokio::time::interval(config.heartbeat_interval);
                 tick.tick().await;
                 loop {
                     tick.tick().await;
+                    if stopped.load(Ordering::Acquire) {
+                        return;
+                    }
                     let beat = Event::AgentHeartbeat {
                         agent_info: info.clone(),
                     };
@@ -255,15 +262,17 @@ fn serve_rpc(
             if config.silent.contains(&call.method) || !FUNCTIONS.contains(&call.method.as_str()) {
                 continue;
             }
-            let (config, events, reply_tx, identity) = (
+            let (config, events, reply_tx, identity, stopped) = (
                 config.clone(),
                 events.clone(),
                 reply_tx.clone(),
                 identity.clone(),
+                stopped.clone(),
             );
             runtime.spawn(async move {
-                let outcome = handle(&config, &events, &call).await;
-                let _ = reply_tx.send((identity, answer(&call, outcome)));
+                if let Some(outcome) = handle(&config, &events, &stopped, &call).await {
+                    let _ = reply_tx.send((identity, answer(&call, outcome)));
+                }
             });
         }
     });
@@ -298,10 +307,22 @@ fn map(entries: Vec<(&str, Value)>) -> Value {
     )
 }
 
-/// One agent function, as 21.03's `agent/server.py` answers it.
+/// One agent function, as 21.03's `agent/server.py` answers it; `None` when the agent died
+/// before answering.
 async fn handle(
     config: &SimConfig,
     events: &EventProducer,
+    stopped: &AtomicBool,
+    call: &IncomingCall,
+) -> Option<Result<Value, (String, String)>> {
+    let outcome = answer_call(config, events, stopped, call).await;
+    (!stopped.load(Ordering::Acquire)).then_some(outcome)
+}
+
+async fn answer_call(
+    config: &SimConfig,
+    events: &EventProducer,
+    stopped: &AtomicBool,
     call: &IncomingCall,
 ) -> Result<Value, (String, String)> {
     if config.failing.contains(&call.method) {
@@ -345,6 +366,10 @@ async fn handle(
                         reason: String::new(),
                     })
                     .await;
+                    if config.die_mid_creation {
+                        stopped.store(true, Ordering::Release);
+                        return Ok(Value::Nil);
+                    }
                 }
                 created.push(map(vec![
                     ("id", kernel_id.to_string().into()),

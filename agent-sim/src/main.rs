@@ -41,6 +41,9 @@ struct Args {
     /// Functions never to answer (repeatable).
     #[arg(long = "silent")]
     silent: Vec<String>,
+    /// Die in the middle of creating kernels (no answer, no more heartbeats).
+    #[arg(long)]
+    die_mid_creation: bool,
 }
 
 #[tokio::main]
@@ -69,6 +72,7 @@ async fn main() -> anyhow::Result<()> {
         ];
         config.failing = args.failing.iter().cloned().collect();
         config.silent = args.silent.iter().cloned().collect();
+        config.die_mid_creation = args.die_mid_creation;
         agents.push(SimAgent::start(config, events.clone()).await?);
     }
     tracing::info!(

@@ -50,6 +50,8 @@ struct Cluster {
     stream: String,
     producer: EventProducer,
     last_seen_key: String,
+    /// The first manager's state, for GraphQL.
+    state: bai_manager::AppState,
     _managers: Vec<(RunningDispatcher, tokio::task::JoinHandle<()>)>,
 }
 
@@ -84,6 +86,7 @@ async fn cluster(managers: usize) -> Cluster {
     let last_seen_key = unique("agent.last_seen");
     let mut running = Vec::new();
     let mut producer = None;
+    let mut first_state = None;
     for i in 0..managers {
         let (state, _publish) = bai_manager::server::connect(config.clone()).await.unwrap();
         let events = EventProducer::on_stream(
@@ -96,6 +99,7 @@ async fn cluster(managers: usize) -> Cluster {
             &stream,
         );
         producer.get_or_insert_with(|| events.clone());
+        first_state.get_or_insert_with(|| state.clone());
         let registry = Arc::new(AgentRegistry {
             db: state.db.clone(),
             etcd: state.etcd.clone(),
@@ -123,11 +127,41 @@ async fn cluster(managers: usize) -> Cluster {
         stream,
         producer: producer.unwrap(),
         last_seen_key,
+        state: first_state.unwrap(),
         _managers: running,
     }
 }
 
 impl Cluster {
+    /// `agent_list` as the superadmin reads it: (id, status) of each agent.
+    async fn agent_list(&self) -> Vec<(String, String)> {
+        let identity = bai_manager::services::auth::authenticate_access_key(
+            &self.state.db,
+            &Default::default(),
+            crate::http::ADMIN_AK,
+        )
+        .await
+        .unwrap();
+        let query = "{ agent_list(limit: 100, offset: 0, order: \"id\") { items { id status } } }";
+        let response = bai_manager::gql::execute(
+            self.state.clone(),
+            identity,
+            async_graphql::Request::new(query),
+        )
+        .await;
+        assert!(response.errors.is_empty(), "{:?}", response.errors);
+        let data = response.data.into_json().unwrap();
+        data["agent_list"]["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| {
+                let text = |k: &str| a[k].as_str().unwrap().to_owned();
+                (text("id"), text("status"))
+            })
+            .collect()
+    }
+
     async fn beat(&self, agent: &str, scaling_group: &str) {
         self.producer
             .produce(&heartbeat(scaling_group, "8"), agent)
@@ -311,6 +345,15 @@ async fn simulated_agents_register_answer_rpc_and_turn_lost() {
     for agent in &agents {
         cluster.wait_for(agent.id(), "ALIVE", &[]).await;
     }
+    let alive = |id: &str| (id.to_owned(), "ALIVE".to_owned());
+    assert_eq!(
+        cluster.agent_list().await,
+        [
+            alive("i-agentsim-0"),
+            alive("i-agentsim-1"),
+            alive("i-agentsim-2")
+        ]
+    );
     let addr: String = crate::helpers::scalar(
         &cluster.db.conn,
         "SELECT addr FROM agents WHERE id = 'i-agentsim-0'",
@@ -401,4 +444,43 @@ async fn simulated_agents_register_answer_rpc_and_turn_lost() {
         cluster.status("i-agentsim-1").await.as_deref(),
         Some("ALIVE")
     );
+}
+
+/// An agent that dies in the middle of creating a kernel: the call times out, and the agent
+/// turns LOST.
+#[tokio::test]
+async fn an_agent_dying_mid_creation_times_out_the_call_and_turns_lost() {
+    use agent_sim::{SimAgent, SimConfig};
+    use bai_manager::rpc::{Keepalive, RpcClient, RpcError};
+
+    let cluster = cluster(1).await;
+    let mut config = SimConfig::new("i-agentsim-dying");
+    config.heartbeat_interval = Duration::from_millis(300);
+    config.create_delay = Duration::from_millis(10);
+    config.die_mid_creation = true;
+    let agent = SimAgent::start(config, cluster.producer.clone())
+        .await
+        .unwrap();
+    cluster.wait_for(agent.id(), "ALIVE", &[]).await;
+    let client = RpcClient::new(Keepalive::default());
+    let created = client
+        .call(
+            agent.addr(),
+            "create_kernels",
+            vec![
+                "c1".into(),
+                uuid::Uuid::new_v4().to_string().into(),
+                Value::Array(vec![uuid::Uuid::new_v4().to_string().into()]),
+                Value::Array(vec![Value::Map(vec![])]),
+                Value::Map(vec![]),
+            ],
+            vec![],
+            Some(Duration::from_secs(2)),
+        )
+        .await;
+    assert!(
+        matches!(created, Err(RpcError::Timeout { .. })),
+        "{created:?}"
+    );
+    cluster.wait_for(agent.id(), "LOST", &[]).await;
 }
