@@ -149,16 +149,7 @@ pub async fn connect(
 pub async fn start_agent_plane(
     state: &AppState,
 ) -> anyhow::Result<(RunningDispatcher, tokio::task::JoinHandle<()>)> {
-    let registry = Arc::new(AgentRegistry {
-        db: state.db.clone(),
-        etcd: state.etcd.clone(),
-        shared: state.shared.clone(),
-        live: state.redis_live.clone(),
-        images: state.redis_image.clone(),
-        events: state.events.clone(),
-        heartbeat_timeout: state.local.manager.heartbeat_timeout,
-        last_seen_key: crate::registry::agents::LAST_SEEN_KEY.to_owned(),
-    });
+    let registry = Arc::new(AgentRegistry::new(state));
     let mut dispatcher = EventDispatcher::default();
     registry.register(&mut dispatcher);
     let redis = state.shared.borrow().redis.clone();

@@ -2,8 +2,6 @@
 //! middleware that authenticates requests to every route that requires it (signatures, bearer
 //! tokens, or a `PRE_AUTH_MIDDLEWARE` plugin).
 
-use std::collections::HashMap;
-
 use axum::body::{Body, Bytes};
 use axum::extract::{Query, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
@@ -15,7 +13,7 @@ use sea_orm::ActiveEnum;
 use serde_json::{json, Value};
 
 use super::error::ApiError;
-use super::params::{self, Checker};
+use super::params::{self, Checker, QueryParams};
 use crate::auth::hooks::Credentials;
 use crate::auth::signature::{media_type, parse_authorization, parse_date, SignedParts};
 use crate::auth::token;
@@ -181,8 +179,6 @@ pub async fn anonymous_rate_limit_headers(mut response: Response) -> Response {
     }
     response
 }
-
-type QueryParams = Query<HashMap<String, String>>;
 
 /// `GET|POST /auth[/test]`: confirms the credentials and echoes `echo` (21.03's `test`).
 async fn test(

@@ -7,6 +7,9 @@ use serde_json::{Map, Value};
 
 use super::error::ApiError;
 
+/// A route's query string, as `check_api_params` reads it.
+pub type QueryParams = axum::extract::Query<HashMap<String, String>>;
+
 /// The parameters of a request.
 pub fn read(query: &HashMap<String, String>, body: &[u8]) -> Result<Map<String, Value>, ApiError> {
     if body.is_empty() {

@@ -4,19 +4,17 @@
 use std::collections::HashMap;
 
 use axum::body::Bytes;
-use axum::extract::{Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
 
 use super::error::ApiError;
-use super::params::{self, Checker};
+use super::params::{self, Checker, QueryParams};
 use crate::services::auth::Identity;
 use crate::services::watcher::{self, WatcherReply, WatcherRequest};
 use crate::AppState;
-
-type QueryParams = Query<HashMap<String, String>>;
 
 async fn relay(
     state: AppState,
@@ -41,6 +39,7 @@ async fn relay(
     })
 }
 
+/// `GET /resource/watcher`: the agent's and the watcher's status.
 async fn status(
     State(state): State<AppState>,
     Extension(identity): Extension<Identity>,
@@ -50,40 +49,28 @@ async fn status(
     relay(state, identity, query, body, WatcherRequest::Status).await
 }
 
-async fn start(
+/// `POST /resource/watcher/agent/{start,stop,restart}`.
+async fn control(
     State(state): State<AppState>,
     Extension(identity): Extension<Identity>,
+    Path(action): Path<String>,
     Query(query): QueryParams,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    relay(state, identity, query, body, WatcherRequest::Start).await
-}
-
-async fn stop(
-    State(state): State<AppState>,
-    Extension(identity): Extension<Identity>,
-    Query(query): QueryParams,
-    body: Bytes,
-) -> Result<Response, ApiError> {
-    relay(state, identity, query, body, WatcherRequest::Stop).await
-}
-
-async fn restart(
-    State(state): State<AppState>,
-    Extension(identity): Extension<Identity>,
-    Query(query): QueryParams,
-    body: Bytes,
-) -> Result<Response, ApiError> {
-    relay(state, identity, query, body, WatcherRequest::Restart).await
+    let request = match action.as_str() {
+        "start" => WatcherRequest::Start,
+        "stop" => WatcherRequest::Stop,
+        "restart" => WatcherRequest::Restart,
+        _ => return Ok(StatusCode::NOT_FOUND.into_response()),
+    };
+    relay(state, identity, query, body, request).await
 }
 
 /// The watcher routes, all authenticated.
 pub fn router(state: AppState) -> Router<AppState> {
     Router::new()
         .route("/resource/watcher", get(status))
-        .route("/resource/watcher/agent/start", post(start))
-        .route("/resource/watcher/agent/stop", post(stop))
-        .route("/resource/watcher/agent/restart", post(restart))
+        .route("/resource/watcher/agent/{action}", post(control))
         .route_layer(axum::middleware::from_fn_with_state(
             state,
             super::auth::require_auth,

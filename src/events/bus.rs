@@ -403,11 +403,12 @@ async fn read_new(
         .arg(">")
         .query_async(conn)
         .await?;
-    Ok(reply
-        .into_iter()
-        .flat_map(|r| r.keys)
-        .flat_map(|k| k.ids)
-        .collect())
+    Ok(entries_of(reply).collect())
+}
+
+/// The entries of a stream read (none when the read timed out).
+fn entries_of(reply: Option<StreamReadReply>) -> impl Iterator<Item = StreamId> {
+    reply.into_iter().flat_map(|r| r.keys).flat_map(|k| k.ids)
 }
 
 /// Runs the consumers of one entry, then acknowledges it; coalesced handlers acknowledge in
@@ -550,7 +551,7 @@ async fn subscribe_loop(
             read = read => read,
         };
         let entries = match read {
-            Ok(reply) => reply.into_iter().flat_map(|r| r.keys).flat_map(|k| k.ids),
+            Ok(reply) => entries_of(reply),
             Err(e) => {
                 tracing::warn!("reading the event stream failed, retrying: {e}");
                 tokio::time::sleep(RETRY_DELAY).await;

@@ -46,6 +46,20 @@ pub struct AgentRegistry {
 }
 
 impl AgentRegistry {
+    /// The registry of a manager: its connections, its heartbeat timeout, 21.03's hash.
+    pub fn new(state: &crate::AppState) -> Self {
+        AgentRegistry {
+            db: state.db.clone(),
+            etcd: state.etcd.clone(),
+            shared: state.shared.clone(),
+            live: state.redis_live.clone(),
+            images: state.redis_image.clone(),
+            events: state.events.clone(),
+            heartbeat_timeout: state.local.manager.heartbeat_timeout,
+            last_seen_key: LAST_SEEN_KEY.to_owned(),
+        }
+    }
+
     /// Registers the handlers of the agent events (each handled by one manager).
     pub fn register(self: &Arc<Self>, dispatcher: &mut EventDispatcher) {
         let registry = self.clone();

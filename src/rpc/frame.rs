@@ -34,7 +34,8 @@ pub(super) struct Request {
 }
 
 // Writing into a Vec cannot fail.
-fn header(kind: MessageType, method: &str) -> Vec<u8> {
+/// The header map, keys in callosum's order.
+fn header(kind: MessageType, method: &str, order_key: &str, seq: u64) -> Vec<u8> {
     let mut out = Vec::with_capacity(48);
     let _ = enc::write_map_len(&mut out, 5);
     let _ = enc::write_str(&mut out, "type");
@@ -42,9 +43,9 @@ fn header(kind: MessageType, method: &str) -> Vec<u8> {
     let _ = enc::write_str(&mut out, "meth");
     let _ = enc::write_str(&mut out, method);
     let _ = enc::write_str(&mut out, "okey");
-    let _ = enc::write_str(&mut out, ORDER_KEY);
+    let _ = enc::write_str(&mut out, order_key);
     let _ = enc::write_str(&mut out, "seq");
-    let _ = enc::write_uint(&mut out, SEQ);
+    let _ = enc::write_uint(&mut out, seq);
     let _ = enc::write_str(&mut out, "zip");
     let _ = enc::write_bool(&mut out, false);
     out
@@ -84,7 +85,7 @@ pub(super) fn function_call(method: &str, args: Vec<Value>, kwargs: Vec<(&str, V
     let mut encoded = Vec::new();
     let _ = rmpv::encode::write_value(&mut encoded, &payload);
     Request {
-        header: header(MessageType::Function, method),
+        header: header(MessageType::Function, method, ORDER_KEY, SEQ),
         body: body(&[], Some(&encoded)),
         method: method.to_owned(),
     }
@@ -93,7 +94,7 @@ pub(super) fn function_call(method: &str, args: Vec<Value>, kwargs: Vec<(&str, V
 /// The CANCEL of a request (metadata: an empty array).
 pub(super) fn cancel(request: &Request) -> Request {
     Request {
-        header: header(MessageType::Cancel, &request.method),
+        header: header(MessageType::Cancel, &request.method, ORDER_KEY, SEQ),
         body: body(&[0x90], None),
         method: request.method.clone(),
     }
@@ -260,23 +261,13 @@ pub fn read_call(header: &[u8], body: &[u8]) -> Result<Option<IncomingCall>, Str
 /// The answer to `call`: its result, or a failure `(exception name, repr)`. Returns
 /// `[header, body]`.
 pub fn answer(call: &IncomingCall, outcome: Result<Value, (String, String)>) -> [Vec<u8>; 2] {
-    let mut header = Vec::with_capacity(48);
     let kind = if outcome.is_ok() {
         MessageType::Result
     } else {
         MessageType::Failure
     };
-    let _ = enc::write_map_len(&mut header, 5);
-    let _ = enc::write_str(&mut header, "type");
-    let _ = enc::write_uint(&mut header, kind as u64);
-    let _ = enc::write_str(&mut header, "meth");
-    let _ = enc::write_str(&mut header, &call.method);
-    let _ = enc::write_str(&mut header, "okey");
-    let _ = enc::write_str(&mut header, &call.order_key);
-    let _ = enc::write_str(&mut header, "seq");
-    let _ = enc::write_uint(&mut header, call.seq);
-    let _ = enc::write_str(&mut header, "zip");
-    let _ = enc::write_bool(&mut header, false);
+    // The answer repeats the call's method, order key and sequence number.
+    let header = header(kind, &call.method, &call.order_key, call.seq);
     let frame = match outcome {
         Ok(value) => {
             let mut encoded = Vec::new();

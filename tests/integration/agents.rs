@@ -101,14 +101,10 @@ async fn cluster(managers: usize) -> Cluster {
         producer.get_or_insert_with(|| events.clone());
         first_state.get_or_insert_with(|| state.clone());
         let registry = Arc::new(AgentRegistry {
-            db: state.db.clone(),
-            etcd: state.etcd.clone(),
-            shared: state.shared.clone(),
-            live: state.redis_live.clone(),
-            images: state.redis_image.clone(),
             events,
             heartbeat_timeout: Duration::from_millis(1500),
             last_seen_key: last_seen_key.clone(),
+            ..AgentRegistry::new(&state)
         });
         let mut dispatcher = EventDispatcher::default();
         registry.register(&mut dispatcher);

@@ -126,6 +126,19 @@ async fn superadmins_reach_the_agents_watcher() {
     .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
 
+    let (status, _) = text(
+        api.send_signed(
+            Method::POST,
+            "/resource/watcher/agent/explode",
+            Some(json!({"agent_id": "i-w"})),
+            ADMIN_AK,
+            ADMIN_SK,
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
     // Only superadmins.
     let (status, body) = text(
         api.send_signed(
