@@ -15,7 +15,7 @@ use uuid::Uuid;
 
 use super::error::to_gql;
 use crate::services::auth::Identity;
-use crate::services::sessions::{Kernel, SessionRow};
+use crate::services::sessions::{Documents, Kernel, SessionRow};
 use crate::services::{self, Error};
 use crate::AppState;
 
@@ -155,19 +155,31 @@ impl Loader<ScalingGroupsOfDomain> for Batch {
     }
 }
 
+/// The containers of a session, with or without their JSON documents.
 #[derive(Clone, PartialEq, Eq, Hash)]
-pub struct ContainersOfSession(pub Uuid);
+pub struct ContainersOfSession(pub Uuid, pub Documents);
 
 impl Loader<ContainersOfSession> for Batch {
     type Value = Arc<[Arc<Kernel>]>;
     type Error = Arc<Error>;
     async fn load(&self, keys: &[ContainersOfSession]) -> Loaded<ContainersOfSession, Self::Value> {
-        let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
-        let found = services::sessions::containers_of(&self.db, &ids).await?;
-        Ok(found
-            .into_iter()
-            .map(|(k, v)| (ContainersOfSession(k), shared(v)))
-            .collect())
+        let mut found = HashMap::new();
+        for documents in [Documents::Read, Documents::Skip] {
+            let ids: Vec<Uuid> = keys
+                .iter()
+                .filter(|k| k.1 == documents)
+                .map(|k| k.0)
+                .collect();
+            if ids.is_empty() {
+                continue;
+            }
+            let rows = services::sessions::containers_of(&self.db, &ids, documents).await?;
+            found.extend(
+                rows.into_iter()
+                    .map(|(id, v)| (ContainersOfSession(id, documents), shared(v))),
+            );
+        }
+        Ok(found)
     }
 }
 

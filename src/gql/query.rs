@@ -12,7 +12,7 @@ use super::keypair::{KeyPair, KeyPairList};
 use super::policy::{KeyPairResourcePolicy, ResourcePreset};
 use super::scaling_group::ScalingGroup;
 use super::session::{
-    ComputeContainer, ComputeContainerList, ComputeSession, ComputeSessionList,
+    session_documents, ComputeContainer, ComputeContainerList, ComputeSession, ComputeSessionList,
     LegacyComputeSession, LegacyComputeSessionList,
 };
 use super::storage::{StorageVolume, StorageVolumeList};
@@ -547,9 +547,17 @@ impl Queries {
             access_key,
             status,
         };
-        let found = sessions::page(&rc.state.db, &rc.identity, &page, filter, rc.hide_agents())
-            .await
-            .gql()?;
+        let documents = session_documents(ctx.look_ahead().field("items"));
+        let found = sessions::page(
+            &rc.state.db,
+            &rc.identity,
+            &page,
+            filter,
+            rc.hide_agents(),
+            documents,
+        )
+        .await
+        .gql()?;
         Ok(Some(ComputeSessionList::new(found)))
     }
 

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use async_graphql::{Context, Object, Result, ID};
+use async_graphql::{Context, Lookahead, Object, Result, ID};
 use entities::enums::ClusterMode;
 use entities::resource_slot::SlotAmount;
 use rust_decimal::prelude::ToPrimitive;
@@ -14,7 +14,7 @@ use super::loaders::{load, prime, ContainersOfSession, DependenciesOfSession, Li
 use super::scalars::{BigInt, DateTime, JsonString};
 use super::RequestContext;
 use crate::services::live_stats::KernelStat;
-use crate::services::sessions::{total_occupied, Kernel, SessionRow};
+use crate::services::sessions::{total_occupied, Documents, Kernel, SessionRow};
 
 /// A kernel's statistics, the live ones through the request's loader.
 async fn kernel_stat(ctx: &Context<'_>, k: &Kernel) -> Result<Option<KernelStat>> {
@@ -27,24 +27,56 @@ async fn kernel_stat(ctx: &Context<'_>, k: &Kernel) -> Result<Option<KernelStat>
     }
 }
 
+/// The fields of `ComputeSession` that show a kernel's JSON documents.
+const SESSION_DOCUMENT_FIELDS: &[&str] =
+    &["status_data", "resource_opts", "service_ports", "mounts"];
+/// The fields of `ComputeContainer` that show them (`live_stat` falls back to `last_stat`).
+const CONTAINER_DOCUMENT_FIELDS: &[&str] =
+    &["status_data", "resource_opts", "live_stat", "last_stat"];
+
+/// Whether the selection `of` (a session's or a container's fields) shows any of `fields`.
+fn documents_shown(of: Lookahead<'_>, fields: &[&str]) -> Documents {
+    if fields.iter().any(|f| of.field(f).exists()) {
+        Documents::Read
+    } else {
+        Documents::Skip
+    }
+}
+
+/// The kernel documents a page of sessions needs for the selection of its `items`.
+pub fn session_documents(items: Lookahead<'_>) -> Documents {
+    documents_shown(items, SESSION_DOCUMENT_FIELDS)
+}
+
 #[derive(Clone)]
-pub struct ComputeSession(pub Arc<SessionRow>);
+pub struct ComputeSession {
+    row: Arc<SessionRow>,
+    /// What the document shows of the containers; `containers` and `occupied_slots` share
+    /// one read of them.
+    containers: Documents,
+}
 
 impl From<SessionRow> for ComputeSession {
     fn from(r: SessionRow) -> Self {
-        ComputeSession(Arc::new(r))
+        ComputeSession::from(&Arc::new(r))
     }
 }
 
 impl From<&Arc<SessionRow>> for ComputeSession {
     fn from(r: &Arc<SessionRow>) -> Self {
-        ComputeSession(r.clone())
+        ComputeSession {
+            row: r.clone(),
+            containers: Documents::Read,
+        }
     }
 }
 
 impl ComputeSession {
     fn k(&self) -> &Kernel {
-        &self.0.kernel
+        &self.row.kernel
+    }
+    fn containers_key(&self) -> ContainersOfSession {
+        ContainersOfSession(self.k().session_id, self.containers)
     }
 }
 
@@ -87,13 +119,13 @@ impl ComputeSession {
         Some(&self.k().domain_name)
     }
     async fn group_name(&self) -> Option<&str> {
-        self.0.group_name.as_deref()
+        self.row.group_name.as_deref()
     }
     async fn group_id(&self) -> Option<Uuid> {
         Some(self.k().group_id)
     }
     async fn user_email(&self) -> Option<&str> {
-        self.0.user_email.as_deref()
+        self.row.user_email.as_deref()
     }
     async fn user_id(&self) -> Option<Uuid> {
         Some(self.k().user_uuid)
@@ -152,7 +184,7 @@ impl ComputeSession {
     }
     /// The sum over all containers of the session.
     async fn occupied_slots(&self, ctx: &Context<'_>) -> Result<Option<JsonString>> {
-        let containers = load(ctx, ContainersOfSession(self.k().session_id)).await?;
+        let containers = load(ctx, self.containers_key()).await?;
         let total = total_occupied(&containers);
         Ok(Some(JsonString::slots(&total)))
     }
@@ -160,7 +192,7 @@ impl ComputeSession {
         Some(BigInt(self.k().num_queries.unwrap_or(0)))
     }
     async fn containers(&self, ctx: &Context<'_>) -> Result<Option<Vec<Option<ComputeContainer>>>> {
-        let rows = load(ctx, ContainersOfSession(self.k().session_id)).await?;
+        let rows = load(ctx, self.containers_key()).await?;
         Ok(Some(
             rows.iter()
                 .map(|k| Some(ComputeContainer::new(ctx, k.clone())))
@@ -272,14 +304,14 @@ impl ComputeContainer {
 }
 
 pub struct ComputeSessionList {
-    pub items: Vec<ComputeSession>,
+    pub rows: Vec<Arc<SessionRow>>,
     pub total_count: i64,
 }
 
 impl ComputeSessionList {
     pub fn new((rows, total_count): (Vec<SessionRow>, i64)) -> Self {
         ComputeSessionList {
-            items: rows.into_iter().map(ComputeSession::from).collect(),
+            rows: rows.into_iter().map(Arc::new).collect(),
             total_count,
         }
     }
@@ -288,15 +320,29 @@ impl ComputeSessionList {
 #[Object(rename_fields = "snake_case")]
 impl ComputeSessionList {
     pub async fn items(&self, ctx: &Context<'_>) -> Result<Items<ComputeSession>> {
-        let ids = || self.items.iter().map(|s| s.k().session_id);
+        let containers = documents_shown(
+            ctx.look_ahead().field("containers"),
+            CONTAINER_DOCUMENT_FIELDS,
+        );
+        let items: Vec<ComputeSession> = self
+            .rows
+            .iter()
+            .map(|row| ComputeSession {
+                row: row.clone(),
+                containers,
+            })
+            .collect();
         prime(
             ctx,
             &["containers", "occupied_slots"],
-            ids().map(ContainersOfSession),
+            items.iter().map(ComputeSession::containers_key),
         )
         .await;
-        prime(ctx, &["dependencies"], ids().map(DependenciesOfSession)).await;
-        Ok(Items(self.items.clone()))
+        let ids = items
+            .iter()
+            .map(|s| DependenciesOfSession(s.k().session_id));
+        prime(ctx, &["dependencies"], ids).await;
+        Ok(Items(items))
     }
     pub async fn total_count(&self, _ctx: &Context<'_>) -> Result<i32> {
         Ok(clamp_count(self.total_count))
@@ -438,7 +484,7 @@ impl LegacyComputeSession {
         Some(JsonString::slots(&self.k().occupied_slots))
     }
     async fn occupied_shares(&self) -> Option<JsonString> {
-        JsonString::raw(Some(&self.k().occupied_shares))
+        JsonString::raw(self.k().occupied_shares.as_ref())
     }
     /// Each mount as a one-element list (21.03 stored mounts as strings, not pairs).
     async fn mounts(&self) -> Option<Vec<Option<Vec<Option<&str>>>>> {

@@ -56,10 +56,10 @@ pub struct Page {
 
 /// How a list is read: its field names, the columns of each row, the caller's scope and the
 /// order used when the caller gives none (or to break ties).
-pub struct ListQuery {
+pub struct ListQuery<Columns: Fn(&mut SelectStatement)> {
     pub fields: ListFields,
     /// Adds the output columns to `SELECT … FROM fields.from`.
-    pub columns: fn(&mut SelectStatement),
+    pub columns: Columns,
     /// Conditions that always apply (scope and the query's own arguments).
     pub conditions: Vec<Expr>,
     pub default_order: Vec<(Expr, Order)>,
@@ -93,7 +93,7 @@ fn field_names(expr: &queryfilter::Expr) -> Vec<String> {
 /// Reads one page of `query`: the rows and the total, in two statements run side by side.
 pub async fn fetch_page(
     conn: &DatabaseConnection,
-    query: ListQuery,
+    query: ListQuery<impl Fn(&mut SelectStatement)>,
     page: &PageRequest,
 ) -> Result<Page> {
     page.validate()?;

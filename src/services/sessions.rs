@@ -10,7 +10,7 @@ use sea_orm::prelude::DateTimeWithTimeZone;
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, Order, Query, SelectStatement};
 use sea_orm::{
     ActiveEnum, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
-    FromQueryResult, QueryFilter, QueryOrder, QueryResult, QuerySelect,
+    FromQueryResult, QueryFilter, QueryResult,
 };
 use uuid::Uuid;
 
@@ -62,7 +62,7 @@ pub struct Kernel {
     pub tag: Option<String>,
     pub container_id: Option<String>,
     pub occupied_slots: ResourceSlot,
-    pub occupied_shares: RawJson,
+    pub occupied_shares: Option<RawJson>,
     pub mounts: Option<Vec<String>>,
     pub resource_opts: Option<RawJson>,
     pub service_ports: Option<RawJson>,
@@ -184,22 +184,57 @@ const KERNEL_COLUMNS: &[kernels::Column] = {
     ]
 };
 
-/// Adds the columns of [`Kernel`] to a statement.
-fn kernel_columns(s: &mut SelectStatement) {
-    s.columns(KERNEL_COLUMNS.iter().map(|c| (kernels::Entity, *c)));
+/// Whether a read fetches a kernel's JSON documents (the columns [`is_document`] names).
+/// Lists seldom show them, and they cost more to read than all the other columns together.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Documents {
+    Read,
+    /// Read as NULL: the fields showing them answer null.
+    Skip,
+}
+
+/// The columns [`Documents::Skip`] leaves out.
+fn is_document(column: kernels::Column) -> bool {
+    use kernels::Column as C;
+    matches!(
+        column,
+        C::OccupiedShares
+            | C::Mounts
+            | C::ResourceOpts
+            | C::ServicePorts
+            | C::StatusData
+            | C::LastStat
+    )
+}
+
+/// Adds the columns of [`Kernel`] to a statement, in its order.
+fn kernel_columns(s: &mut SelectStatement, documents: Documents) {
+    for &column in KERNEL_COLUMNS {
+        if documents == Documents::Skip && is_document(column) {
+            s.expr(Expr::cust("NULL"));
+        } else {
+            s.column((kernels::Entity, column));
+        }
+    }
 }
 
 /// Kernels matching `filter`, in cluster order.
-async fn select_kernels(db: &DatabaseConnection, filter: Condition) -> Result<Vec<Kernel>> {
-    Ok(kernels::Entity::find()
-        .select_only()
-        .columns(KERNEL_COLUMNS.iter().copied())
-        .filter(filter)
-        .order_by_asc(kernels::Column::ClusterIdx)
-        .order_by_asc(kernels::Column::Id)
-        .into_model::<Kernel>()
-        .all(db)
-        .await?)
+async fn select_kernels(
+    db: &DatabaseConnection,
+    filter: Condition,
+    documents: Documents,
+) -> Result<Vec<Kernel>> {
+    let mut q = Query::select().from(kernels::Entity).to_owned();
+    kernel_columns(&mut q, documents);
+    q.cond_where(filter)
+        .order_by(kernels::Column::ClusterIdx, Order::Asc)
+        .order_by(kernels::Column::Id, Order::Asc);
+    let stmt = db.get_database_backend().build(&q);
+    let rows = db.query_all_raw(stmt).await?;
+    Ok(rows
+        .iter()
+        .map(|r| Kernel::from_query_result(r, ""))
+        .collect::<Result<_, _>>()?)
 }
 
 /// A session: its main kernel with the names of its group and user.
@@ -268,8 +303,8 @@ fn last_updated() -> Expr {
 
 /// The kernel columns with the names of the group and the user. Subqueries rather than joins:
 /// PostgreSQL plans them far faster, and a page reads few rows (see `ListFields::base_from`).
-fn session_columns(s: &mut SelectStatement) {
-    kernel_columns(s);
+fn session_columns(s: &mut SelectStatement, documents: Documents) {
+    kernel_columns(s, documents);
     s.expr_as(
         Expr::cust("(SELECT name FROM groups WHERE groups.id = kernels.group_id)"),
         Alias::new("group_name"),
@@ -294,7 +329,7 @@ async fn select_sessions(
     conditions: Vec<Expr>,
 ) -> Result<Vec<SessionRow>> {
     let mut q = Query::select().from(kernels::Entity).to_owned();
-    session_columns(&mut q);
+    session_columns(&mut q, Documents::Read);
     q.and_where(k("cluster_role").eq(MAIN_ROLE));
     for c in conditions {
         q.and_where(c);
@@ -343,10 +378,11 @@ pub async fn page(
     page: &PageRequest,
     filter: SessionFilter,
     hide_agents: bool,
+    documents: Documents,
 ) -> Result<(Vec<SessionRow>, i64)> {
     let query = ListQuery {
         fields: list_fields::sessions(hide_agents),
-        columns: session_columns,
+        columns: |s: &mut SelectStatement| session_columns(s, documents),
         conditions: session_conditions(caller, filter)?,
         default_order: vec![(last_updated(), Order::Desc), (k("id"), Order::Asc)],
     };
@@ -376,6 +412,7 @@ pub async fn legacy_page(
         &PageRequest::new(limit, offset, None, order),
         filter,
         false,
+        Documents::Read,
     )
     .await
 }
@@ -417,7 +454,7 @@ pub async fn container(
     if let Some(ak) = scope.owner {
         filter = filter.add(kernels::Column::AccessKey.eq(ak));
     }
-    Ok(select_kernels(db, filter).await?.pop())
+    Ok(select_kernels(db, filter, Documents::Read).await?.pop())
 }
 
 /// `compute_container_list`: the containers of one session.
@@ -436,7 +473,7 @@ pub async fn container_page(
     }
     let query = ListQuery {
         fields: list_fields::containers(hide_agents),
-        columns: kernel_columns,
+        columns: |s: &mut SelectStatement| kernel_columns(s, Documents::Read),
         conditions,
         default_order: vec![
             (last_updated(), Order::Desc),
@@ -456,10 +493,11 @@ pub async fn container_page(
 pub async fn containers_of(
     db: &DatabaseConnection,
     session_ids: &[Uuid],
+    documents: Documents,
 ) -> Result<HashMap<Uuid, Vec<Kernel>>> {
     let filter =
         Condition::all().add(kernels::Column::SessionId.is_in(session_ids.iter().copied()));
-    let rows = select_kernels(db, filter).await?;
+    let rows = select_kernels(db, filter, documents).await?;
     Ok(group_by(rows.into_iter().map(|k| (k.session_id, k))))
 }
 
@@ -473,7 +511,7 @@ pub async fn containers_on(
     if let Some(statuses) = statuses {
         filter = filter.add(kernels::Column::Status.is_in(statuses));
     }
-    let rows = select_kernels(db, filter).await?;
+    let rows = select_kernels(db, filter, Documents::Read).await?;
     Ok(group_by(
         rows.into_iter().filter_map(|k| Some((k.agent.clone()?, k))),
     ))

@@ -391,6 +391,42 @@ async fn live_statistics_and_json_columns_as_21_03_prints_them() {
         }),
         "{body}"
     );
+    // Lists read the JSON documents only when the document shows them, fragments included.
+    let body = api
+        .query(
+            SUPERADMIN,
+            "{ compute_session_list(limit: 1, offset: 0, filter: \"name == \\\"stat-test\\\"\") \
+             { items { ...shown containers { ...container } } } } \
+             fragment shown on ComputeSession { status_data mounts occupied_slots } \
+             fragment container on ComputeContainer { status_data }",
+        )
+        .await;
+    assert_eq!(
+        body["data"]["compute_session_list"]["items"],
+        json!([{
+            "status_data": r#"{"kernel": {"exit_code": 0}}"#,
+            "mounts": [],
+            "occupied_slots": r#"{"cpu": "1.5", "mem": "1073741824"}"#,
+            "containers": [{"status_data": r#"{"kernel": {"exit_code": 0}}"#}],
+        }]),
+        "{body}"
+    );
+    let body = api
+        .query(
+            SUPERADMIN,
+            "{ compute_session_list(limit: 1, offset: 0, filter: \"name == \\\"stat-test\\\"\") \
+             { items { name occupied_slots containers { cluster_role } } } }",
+        )
+        .await;
+    assert_eq!(
+        body["data"]["compute_session_list"]["items"],
+        json!([{
+            "name": "stat-test",
+            "occupied_slots": r#"{"cpu": "1.5", "mem": "1073741824"}"#,
+            "containers": [{"cluster_role": "main"}],
+        }]),
+        "{body}"
+    );
     let _: () = redis::cmd("DEL")
         .arg(&agent)
         .arg(kernel.to_string())
