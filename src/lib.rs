@@ -52,4 +52,6 @@ pub struct AppState {
     pub hooks: auth::hooks::Hooks,
     /// Recently authenticated keypairs (see `services::keypair_cache`).
     pub keypair_cache: Arc<services::keypair_cache::KeypairCache>,
+    /// The status all managers share (running or frozen), as recently read.
+    pub manager_status: Arc<services::manager::StatusCache>,
 }

@@ -113,6 +113,8 @@ pub async fn connect(
         );
     }
     let etcd = Etcd::connect(&local.etcd).await?;
+    let status = crate::services::manager::settle_status_on_start(&etcd).await?;
+    tracing::info!(status = status.as_str(), "manager status");
     let shared = load_shared_config(&etcd).await?;
     if shared.registries.is_empty() {
         tracing::warn!("no Docker registry is configured under config/docker/registry/ in etcd");
@@ -141,6 +143,7 @@ pub async fn connect(
         rpc,
         hooks: crate::auth::hooks::Hooks::default(),
         keypair_cache,
+        manager_status: Arc::default(),
     };
     Ok((state, tx))
 }

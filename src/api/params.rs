@@ -116,6 +116,92 @@ impl Checker {
         parsed
     }
 
+    /// Takes a value of any type, required.
+    pub fn any(&mut self, key: &str) -> Value {
+        self.params.remove(key).unwrap_or_else(|| {
+            self.fail(key, "is required");
+            Value::Null
+        })
+    }
+
+    /// A JSON boolean (21.03's `t.Bool`), `default` when absent.
+    pub fn bool(&mut self, key: &str, default: bool) -> bool {
+        match self.params.remove(key) {
+            None => default,
+            Some(Value::Bool(b)) => b,
+            Some(_) => {
+                self.fail(key, "value should be True or False");
+                default
+            }
+        }
+    }
+
+    /// A boolean in any of the spellings 21.03's `t.ToBool` took (`true`, `yes`, `1`, `off`,
+    /// `None`, … in any case; JSON null is false), `default` when absent.
+    pub fn to_bool(&mut self, key: &str, default: bool) -> bool {
+        let text = match self.params.remove(key) {
+            None => return default,
+            Some(Value::Bool(b)) => return b,
+            Some(Value::Null) => return false,
+            Some(Value::String(s)) => s,
+            Some(Value::Number(n)) => n.to_string(),
+            Some(_) => String::new(),
+        };
+        match text.trim().to_lowercase().as_str() {
+            "t" | "true" | "y" | "yes" | "on" | "1" | "1.0" => true,
+            "false" | "n" | "no" | "off" | "0" | "none" | "0.0" => false,
+            _ => {
+                self.fail(key, "value can't be converted to Bool");
+                default
+            }
+        }
+    }
+
+    /// An integer given as a number or a numeric string (21.03's `t.ToInt`), `default` when
+    /// absent, refused outside `range`.
+    pub fn to_int(&mut self, key: &str, default: i64, range: std::ops::RangeInclusive<i64>) -> i64 {
+        let parsed = match self.params.remove(key) {
+            None => return default,
+            Some(Value::Number(n)) => n.as_i64(),
+            Some(Value::String(s)) => s.trim().parse().ok(),
+            Some(_) => None,
+        };
+        match parsed {
+            Some(v) if range.contains(&v) => v,
+            Some(_) => {
+                let why = format!(
+                    "value should be between {} and {}",
+                    range.start(),
+                    range.end()
+                );
+                self.fail(key, &why);
+                default
+            }
+            None => {
+                self.fail(key, "value can't be converted to int");
+                default
+            }
+        }
+    }
+
+    /// An optional string that may be blank (`None` when absent or null).
+    pub fn optional_text(&mut self, key: &str) -> Option<String> {
+        match self.params.remove(key) {
+            None | Some(Value::Null) => None,
+            Some(Value::String(s)) => Some(s),
+            Some(_) => {
+                self.fail(key, "value is not a string");
+                None
+            }
+        }
+    }
+
+    /// Drops a key the handler reads elsewhere (21.03 took `owner_access_key` from the query
+    /// string only, and ignored it in a body).
+    pub fn ignore(&mut self, key: &str) {
+        self.params.remove(key);
+    }
+
     /// Finishes the check: unknown keys are errors unless `allow_extra`; returns the rest.
     pub fn finish(mut self, allow_extra: bool) -> Result<Map<String, Value>, ApiError> {
         if !allow_extra {

@@ -8,8 +8,9 @@ use axum::extract::{Path, Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Extension, Json, Router};
+use axum::{Json, Router};
 
+use super::access::{ReadAllowed, SuperadminCaller};
 use super::error::ApiError;
 use super::params::{self, Checker, QueryParams};
 use crate::services::auth::Identity;
@@ -42,7 +43,8 @@ async fn relay(
 /// `GET /resource/watcher`: the agent's and the watcher's status.
 async fn status(
     State(state): State<AppState>,
-    Extension(identity): Extension<Identity>,
+    _: ReadAllowed,
+    SuperadminCaller(identity): SuperadminCaller,
     Query(query): QueryParams,
     body: Bytes,
 ) -> Result<Response, ApiError> {
@@ -52,7 +54,8 @@ async fn status(
 /// `POST /resource/watcher/agent/{start,stop,restart}`.
 async fn control(
     State(state): State<AppState>,
-    Extension(identity): Extension<Identity>,
+    _: ReadAllowed,
+    SuperadminCaller(identity): SuperadminCaller,
     Path(action): Path<String>,
     Query(query): QueryParams,
     body: Bytes,

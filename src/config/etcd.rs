@@ -68,15 +68,30 @@ pub use crate::percent::encode as quote;
 /// child names are quoted, `""` stores at the node itself, scalars are written as Python's
 /// `str()` would (`True`, `None`, `1500`), and empty objects write nothing.
 pub fn flatten(prefix: &str, value: &Json, out: &mut Vec<(String, String)>) {
+    flatten_with(prefix, value, quote, out)
+}
+
+/// As [`flatten`], but child names are used as they are (a `/` in one nests deeper): how
+/// 21.03's `/config/set` writes a mapping.
+pub fn flatten_unquoted(prefix: &str, value: &Json, out: &mut Vec<(String, String)>) {
+    flatten_with(prefix, value, str::to_owned, out)
+}
+
+fn flatten_with(
+    prefix: &str,
+    value: &Json,
+    name: fn(&str) -> String,
+    out: &mut Vec<(String, String)>,
+) {
     match value {
         Json::Object(map) => {
             for (k, v) in map {
                 let key = if k.is_empty() {
                     prefix.to_owned()
                 } else {
-                    format!("{prefix}/{}", quote(k))
+                    format!("{prefix}/{}", name(k))
                 };
-                flatten(&key, v, out);
+                flatten_with(&key, v, name, out);
             }
         }
         scalar => out.push((prefix.to_owned(), python_str(scalar))),

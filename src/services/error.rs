@@ -40,10 +40,54 @@ pub enum Error {
     /// A dependency outside the database (agent RPC, storage proxy) cannot serve the request.
     #[error("{0}")]
     Unavailable(String),
+    /// One of 21.03's errors that name their condition in the title (see [`Named`]), with an
+    /// optional detail.
+    #[error("{}", .0.parts().2)]
+    Named(Named, Option<String>),
     #[error("database error: {0}")]
     Database(#[from] DbErr),
     #[error("{0}")]
     Internal(String),
+}
+
+/// 21.03's exception classes that carry no more than a title (`api/exceptions.py`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Named {
+    ServerFrozen,
+    InstanceNotFound,
+    DomainNotFound,
+    GroupNotFound,
+    TaskTemplateNotFound,
+    DotfileNotFound,
+    DotfileAlreadyExists,
+    DotfileCreationFailed,
+    GenericBadRequest,
+}
+
+impl Named {
+    /// HTTP status, problem type (last segment) and title, as 21.03 sends them.
+    fn parts(self) -> (u16, &'static str, &'static str) {
+        match self {
+            Named::ServerFrozen => (
+                503,
+                "server-frozen",
+                "The server is frozen due to maintenance. Please try again later.",
+            ),
+            Named::InstanceNotFound => (404, "instance-not-found", "No such instance."),
+            Named::DomainNotFound => (404, "domain-not-found", "No such domain."),
+            Named::GroupNotFound => (404, "group-not-found", "No such user group."),
+            Named::TaskTemplateNotFound => {
+                (404, "task-template-not-found", "No such task template.")
+            }
+            // 21.03 gave the dotfile errors the generic types.
+            Named::DotfileNotFound => (404, "generic-not-found", "Requested Dotfile not found."),
+            Named::DotfileAlreadyExists => (400, "generic-bad-request", "Dotfile already exists."),
+            Named::DotfileCreationFailed => {
+                (400, "generic-bad-request", "Dotfile creation has failed.")
+            }
+            Named::GenericBadRequest => (400, "generic-bad-request", "Bad request."),
+        }
+    }
 }
 
 /// How 21.03 presents an error: HTTP status, the last segment of the problem type
@@ -156,12 +200,22 @@ impl Error {
                 "Serivce unavailable.",
                 Some(msg.clone()),
             ),
+            Error::Named(named, msg) => {
+                let (status, kind, title) = named.parts();
+                p(status, kind, title, msg.clone())
+            }
             Error::Database(_) | Error::Internal(_) => {
                 // The cause stays in the log; clients get no internals.
                 tracing::error!(error = %self, "request failed");
                 p(500, "internal-server-error", "Internal server error.", None)
             }
         }
+    }
+}
+
+impl From<crate::config::etcd::EtcdError> for Error {
+    fn from(e: crate::config::etcd::EtcdError) -> Self {
+        Error::Internal(e.to_string())
     }
 }
 

@@ -6,6 +6,33 @@ use entities::enums::UserRole;
 use super::auth::Identity;
 use super::{Error, Result};
 
+/// Who may call a REST route at all (21.03's `auth_required`, `admin_required` and
+/// `superadmin_required`); the handler's service applies the finer rules.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RouteAccess {
+    /// Any authenticated caller.
+    User,
+    /// Callers whose keypair is an admin keypair (21.03 checked the keypair's flag here).
+    Admin,
+    Superadmin,
+}
+
+impl RouteAccess {
+    /// 21.03 answered every refusal here with 401, not 403.
+    pub fn check(self, caller: &Identity) -> Result<()> {
+        let allowed = match self {
+            RouteAccess::User => true,
+            RouteAccess::Admin => caller.is_admin,
+            RouteAccess::Superadmin => caller.role == UserRole::Superadmin,
+        };
+        if allowed {
+            Ok(())
+        } else {
+            Err(Error::AuthFailed("Unauthorized access".into()))
+        }
+    }
+}
+
 /// Only superadmins (21.03's `privileged_query`, whatever role it named).
 pub fn require_superadmin(caller: &Identity) -> Result<()> {
     if caller.role == UserRole::Superadmin {

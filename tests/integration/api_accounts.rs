@@ -17,23 +17,11 @@ const USER_SK: &str = "C8qnIo29EZvXkPK_MXcuAakYTy4NYrxwmCEyNPlf";
 const DEFAULT_GROUP: &str = "2de2b969-1d04-48a6-af16-0bc8adb3c831";
 
 impl Api {
-    async fn anonymous(&self, method: Method, path: &str, body: Value) -> (StatusCode, Value) {
-        let resp = self
-            .client
-            .request(method, format!("{}{path}", self.base))
-            .header("X-BackendAI-Version", "v6.20210815")
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        let (status, _, body) = read(resp).await;
-        (status, body)
-    }
-
     async fn authorize(&self, username: &str, password: &str, kind: &str) -> (StatusCode, Value) {
         let body =
             json!({"type": kind, "domain": "default", "username": username, "password": password});
-        self.anonymous(Method::POST, "/auth/authorize", body).await
+        self.anonymous(Method::POST, "/auth/authorize", Some(body))
+            .await
     }
 
     async fn as_user(
@@ -64,7 +52,11 @@ async fn login_with_a_password_gives_the_keypair_or_a_bearer_token() {
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert_eq!(body["msg"], "User credential mismatch.");
     let (status, body) = api
-        .anonymous(Method::POST, "/auth/authorize", json!({"type": "magic"}))
+        .anonymous(
+            Method::POST,
+            "/auth/authorize",
+            Some(json!({"type": "magic"})),
+        )
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(
@@ -105,14 +97,16 @@ async fn signup_password_change_signout_and_ssh_keys() {
     let api = spawn_api().await;
     let signup = json!({"domain": "default", "email": "new@x.com", "password": "first-pw", "full_name": "New"});
     let (status, body) = api
-        .anonymous(Method::POST, "/auth/signup", signup.clone())
+        .anonymous(Method::POST, "/auth/signup", Some(signup.clone()))
         .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     let (ak, sk) = (
         body["access_key"].as_str().unwrap().to_owned(),
         body["secret_key"].as_str().unwrap().to_owned(),
     );
-    let (status, body) = api.anonymous(Method::POST, "/auth/signup", signup).await;
+    let (status, body) = api
+        .anonymous(Method::POST, "/auth/signup", Some(signup))
+        .await;
     assert_eq!(
         (status, body["msg"].clone()),
         (StatusCode::BAD_REQUEST, json!("Email already exists"))

@@ -12,6 +12,18 @@ use crate::helpers::{TestDb, TestEtcd};
 pub const ADMIN_AK: &str = "AKIAIOSFODNN7EXAMPLE";
 pub const ADMIN_SK: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
 
+/// A keypair of the example fixtures: access key and secret key.
+pub type Keypair = (&'static str, &'static str);
+pub const SUPERADMIN: Keypair = (ADMIN_AK, ADMIN_SK);
+pub const DOMAIN_ADMIN: Keypair = (
+    "AKIAHUKCHDEZGEXAMPLE",
+    "cWbsM_vBB4CzTW7JdORRMx8SjGI3-wEXAMPLEKEY",
+);
+pub const USER: Keypair = (
+    "AKIANABBDUSEREXAMPLE",
+    "C8qnIo29EZvXkPK_MXcuAakYTy4NYrxwmCEyNPlf",
+);
+
 pub struct Api {
     pub base: String,
     pub host: String,
@@ -39,9 +51,11 @@ pub async fn spawn_api_with(
     let etcd = TestEtcd::new().await;
     let config = crate::helpers::test_config(&db.name, &etcd.namespace);
     forget_fixture_rate_windows().await;
-    let (mut state, _publish) = bai_manager::server::connect(Arc::new(config))
+    let (mut state, publish) = bai_manager::server::connect(Arc::new(config))
         .await
         .unwrap();
+    // Changes the tests make under `config/` reach the manager as in production.
+    bai_manager::server::watch_shared_config(state.etcd.clone(), publish);
     adjust(&mut state);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let host = listener.local_addr().unwrap().to_string();
@@ -109,6 +123,50 @@ impl Api {
         }
         request.send().await.unwrap()
     }
+}
+
+impl Api {
+    /// A signed REST call as `who`; the body read as JSON (`Null` when empty, a string when
+    /// it is not JSON).
+    pub async fn rest(
+        &self,
+        who: Keypair,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        body_of(self.send_signed(method, path, body, who.0, who.1).await).await
+    }
+
+    /// An unsigned REST call.
+    pub async fn anonymous(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut request = self
+            .client
+            .request(method, format!("{}{path}", self.base))
+            .header("X-BackendAI-Version", "v6.20210815");
+        if let Some(body) = body {
+            request = request
+                .header("Content-Type", "application/json")
+                .body(body.to_string());
+        }
+        body_of(request.send().await.unwrap()).await
+    }
+}
+
+pub async fn body_of(resp: reqwest::Response) -> (StatusCode, Value) {
+    let status = resp.status();
+    let text = resp.text().await.unwrap();
+    let value = if text.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap_or(Value::String(text))
+    };
+    (status, value)
 }
 
 pub async fn read(resp: reqwest::Response) -> (StatusCode, String, Value) {

@@ -20,6 +20,7 @@ mod http;
 mod list_fields;
 mod minilang;
 mod properties;
+mod rest_config;
 mod rpc;
 mod schema;
 mod server;

@@ -139,7 +139,7 @@ async fn superadmins_reach_the_agents_watcher() {
     .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 
-    // Only superadmins.
+    // Only superadmins (21.03 refused others with 401).
     let (status, body) = text(
         api.send_signed(
             Method::GET,
@@ -151,5 +151,5 @@ async fn superadmins_reach_the_agents_watcher() {
         .await,
     )
     .await;
-    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
 }
