@@ -9,6 +9,7 @@ pub mod error;
 pub mod manager;
 pub mod params;
 pub mod resource;
+pub mod scaling_groups;
 pub mod version;
 
 use axum::extract::Request;
@@ -104,6 +105,7 @@ pub fn router(state: AppState) -> Router {
         .merge(resource::router(state.clone()))
         .merge(config::router(state.clone()))
         .merge(manager::router(state.clone()))
+        .merge(scaling_groups::router(state.clone()))
         .layer(axum::middleware::from_fn(run_to_completion))
         .layer(axum::middleware::from_fn(version::negotiate))
         .layer(map_response(auth::anonymous_rate_limit_headers))

@@ -147,14 +147,10 @@ impl Checker {
             Some(Value::Number(n)) => n.to_string(),
             Some(_) => String::new(),
         };
-        match text.trim().to_lowercase().as_str() {
-            "t" | "true" | "y" | "yes" | "on" | "1" | "1.0" => true,
-            "false" | "n" | "no" | "off" | "0" | "none" | "0.0" => false,
-            _ => {
-                self.fail(key, "value can't be converted to Bool");
-                default
-            }
-        }
+        crate::config::reader::parse_bool(&text).unwrap_or_else(|| {
+            self.fail(key, "value can't be converted to Bool");
+            default
+        })
     }
 
     /// An integer given as a number or a numeric string (21.03's `t.ToInt`), `default` when
@@ -192,6 +188,49 @@ impl Checker {
             Some(_) => {
                 self.fail(key, "value is not a string");
                 None
+            }
+        }
+    }
+
+    /// Records a problem with `key` found by the caller's own check.
+    pub fn reject(&mut self, key: &str, why: &str) {
+        self.fail(key, why);
+    }
+
+    /// A required key holding a string or null (`None`).
+    pub fn required_nullable_string(&mut self, key: &str) -> Option<String> {
+        if !self.params.contains_key(key) {
+            self.fail(key, "is required");
+            return None;
+        }
+        self.optional_string(key)
+    }
+
+    /// A required list of non-blank strings; a single string stands for a list of one (as
+    /// from a query string).
+    pub fn string_list(&mut self, key: &str) -> Vec<String> {
+        match self.params.remove(key) {
+            None => {
+                self.fail(key, "is required");
+                Vec::new()
+            }
+            Some(Value::String(s)) if !s.is_empty() => vec![s],
+            Some(Value::Array(items)) => {
+                let strings: Option<Vec<String>> = items
+                    .into_iter()
+                    .map(|i| match i {
+                        Value::String(s) if !s.is_empty() => Some(s),
+                        _ => None,
+                    })
+                    .collect();
+                strings.unwrap_or_else(|| {
+                    self.fail(key, "value is not a list of strings");
+                    Vec::new()
+                })
+            }
+            Some(_) => {
+                self.fail(key, "value is not a list of strings");
+                Vec::new()
             }
         }
     }

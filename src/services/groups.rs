@@ -28,6 +28,56 @@ fn readable_domain(caller: &Identity, domain_name: Option<String>) -> Result<Opt
     }
 }
 
+/// A group as REST parameters name it: by id when the text is a UUID, else by name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GroupRef {
+    Id(Uuid),
+    Name(String),
+}
+
+impl GroupRef {
+    pub fn parse(raw: &str) -> GroupRef {
+        match Uuid::parse_str(raw.trim()) {
+            Ok(id) => GroupRef::Id(id),
+            Err(_) => GroupRef::Name(raw.to_owned()),
+        }
+    }
+}
+
+/// The id and domain of the group `group` names within `domain` (any domain for an id when
+/// `domain` is `None`).
+pub async fn resolve(
+    db: &impl sea_orm::ConnectionTrait,
+    domain: Option<&str>,
+    group: &GroupRef,
+) -> Result<Option<(Uuid, String)>> {
+    let mut q = groups::Entity::find()
+        .select_only()
+        .columns([groups::Column::Id, groups::Column::DomainName]);
+    q = match group {
+        GroupRef::Id(id) => q.filter(groups::Column::Id.eq(*id)),
+        GroupRef::Name(name) => q.filter(groups::Column::Name.eq(name.as_str())),
+    };
+    if let Some(domain) = domain {
+        q = q.filter(groups::Column::DomainName.eq(domain));
+    }
+    Ok(q.into_tuple().one(db).await?)
+}
+
+/// Whether `user` belongs to `group`.
+pub async fn is_member(
+    db: &impl sea_orm::ConnectionTrait,
+    user: Uuid,
+    group: Uuid,
+) -> Result<bool> {
+    Ok(association_groups_users::Entity::find()
+        .filter(association_groups_users::Column::UserId.eq(user))
+        .filter(association_groups_users::Column::GroupId.eq(group))
+        .count(db)
+        .await?
+        > 0)
+}
+
 /// The ids of the groups `user` belongs to.
 async fn memberships(db: &DatabaseConnection, user: Uuid) -> Result<Vec<Uuid>> {
     Ok(association_groups_users::Entity::find()

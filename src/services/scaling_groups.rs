@@ -106,6 +106,46 @@ pub async fn for_keypair(
     Ok(active(q, is_active).all(db).await?)
 }
 
+/// The active scaling groups a keypair may use with a group, by name: those of its domain, of
+/// the group and of the keypair itself (21.03's `query_allowed_sgroups`).
+pub async fn allowed(
+    db: &impl sea_orm::ConnectionTrait,
+    domain: &str,
+    group: Option<Uuid>,
+    access_key: &str,
+) -> Result<Vec<String>> {
+    let sql = "SELECT name FROM scaling_groups WHERE is_active AND name IN ( \
+                 SELECT scaling_group FROM sgroups_for_domains WHERE domain = $1 \
+                 UNION SELECT scaling_group FROM sgroups_for_groups WHERE \"group\" = $2 \
+                 UNION SELECT scaling_group FROM sgroups_for_keypairs WHERE access_key = $3) \
+               ORDER BY name";
+    let rows = db
+        .query_all_raw(sea_orm::Statement::from_sql_and_values(
+            db.get_database_backend(),
+            sql,
+            [domain.into(), group.into(), access_key.into()],
+        ))
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|r| r.try_get_by_index::<String>(0))
+        .collect::<Result<_, _>>()?)
+}
+
+/// `GET /scaling-groups`: the scaling groups `caller` may use with `group` (named by id or
+/// name within the caller's domain; an unknown group adds none of its own).
+pub async fn available(
+    db: &DatabaseConnection,
+    caller: &Identity,
+    group: &super::groups::GroupRef,
+) -> Result<Vec<String>> {
+    let domain = caller.domain_name.clone().unwrap_or_default();
+    let group_id = super::groups::resolve(db, Some(&domain), group)
+        .await?
+        .map(|(id, _)| id);
+    allowed(db, &domain, group_id, &caller.access_key).await
+}
+
 /// A scaling group's properties (`CreateScalingGroupInput` / `ModifyScalingGroupInput`).
 #[derive(Debug, Clone, Default)]
 pub struct ScalingGroupProps {
