@@ -148,13 +148,15 @@ pub async fn connect(
     Ok((state, tx))
 }
 
-/// Follows the agents: their events through the dispatcher, and the lost-agent check.
+/// Follows the cluster: agents' events through the dispatcher, the lost-agent check, and the
+/// error log cleanup.
 pub async fn start_agent_plane(
     state: &AppState,
-) -> anyhow::Result<(RunningDispatcher, tokio::task::JoinHandle<()>)> {
+) -> anyhow::Result<(RunningDispatcher, Vec<tokio::task::JoinHandle<()>>)> {
     let registry = Arc::new(AgentRegistry::new(state));
     let mut dispatcher = EventDispatcher::default();
     registry.register(&mut dispatcher);
+    crate::registry::log_cleanup::register(state, &mut dispatcher);
     let redis = state.shared.borrow().redis.clone();
     let running = dispatcher
         .start(
@@ -162,7 +164,11 @@ pub async fn start_agent_plane(
             DispatcherConfig::new(state.local.manager.id.clone()),
         )
         .await?;
-    Ok((running, registry.spawn_lost_check()))
+    let timers = vec![
+        registry.spawn_lost_check(),
+        crate::registry::log_cleanup::spawn_timer(state),
+    ];
+    Ok((running, timers))
 }
 
 /// glibc gives every thread that contends for the allocator an arena of its own (up to eight per
@@ -195,7 +201,7 @@ pub async fn run(local: LocalConfig) -> anyhow::Result<()> {
     tracing::info!(version = env!("CARGO_PKG_VERSION"), id = %local.manager.id, "bai-manager starting");
     let (state, publish) = connect(local.clone()).await?;
     let watcher = watch_shared_config(state.etcd.clone(), publish);
-    let (dispatcher, lost_check) = start_agent_plane(&state).await?;
+    let (dispatcher, timers) = start_agent_plane(&state).await?;
     let addr = &local.manager.service_addr;
     let listener = TcpListener::bind((addr.host.as_str(), addr.port))
         .await
@@ -214,7 +220,7 @@ pub async fn run(local: LocalConfig) -> anyhow::Result<()> {
     tracing::info!("started handling API requests at {addr}");
     let served = serve(listener, state).await;
     watcher.abort();
-    lost_check.abort();
+    timers.iter().for_each(|t| t.abort());
     dispatcher.shutdown(Duration::from_secs(5)).await;
     if let Some(path) = &pid_file {
         if let Err(e) = std::fs::remove_file(path) {

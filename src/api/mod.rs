@@ -5,7 +5,9 @@ pub mod admin;
 pub mod auth;
 pub mod config;
 pub mod cors;
+pub mod dotfiles;
 pub mod error;
+pub mod logs;
 pub mod manager;
 pub mod params;
 pub mod resource;
@@ -106,6 +108,8 @@ pub fn router(state: AppState) -> Router {
         .merge(config::router(state.clone()))
         .merge(manager::router(state.clone()))
         .merge(scaling_groups::router(state.clone()))
+        .merge(dotfiles::router(state.clone()))
+        .merge(logs::router(state.clone()))
         .layer(axum::middleware::from_fn(run_to_completion))
         .layer(axum::middleware::from_fn(version::negotiate))
         .layer(map_response(auth::anonymous_rate_limit_headers))

@@ -180,6 +180,20 @@ impl Checker {
         }
     }
 
+    /// An optional integer (a number, or digits in a string as 21.03's `t.Int` took them).
+    pub fn optional_int(&mut self, key: &str) -> Option<i32> {
+        let value = match self.params.remove(key) {
+            None | Some(Value::Null) => return None,
+            Some(Value::Number(n)) => n.as_i64().and_then(|v| i32::try_from(v).ok()),
+            Some(Value::String(s)) => s.trim().parse().ok(),
+            Some(_) => None,
+        };
+        if value.is_none() {
+            self.fail(key, "value can't be converted to int");
+        }
+        value
+    }
+
     /// An optional string that may be blank (`None` when absent or null).
     pub fn optional_text(&mut self, key: &str) -> Option<String> {
         match self.params.remove(key) {
@@ -241,6 +255,16 @@ impl Checker {
         self.params.remove(key);
     }
 
+    /// Fails with what is wrong so far, leaving the rest to check (for a handler that must
+    /// look a parameter up before reading the others).
+    pub fn check(&self) -> Result<(), ApiError> {
+        if self.errors.is_empty() {
+            Ok(())
+        } else {
+            Err(invalid(self.errors.clone()))
+        }
+    }
+
     /// Finishes the check: unknown keys are errors unless `allow_extra`; returns the rest.
     pub fn finish(mut self, allow_extra: bool) -> Result<Map<String, Value>, ApiError> {
         if !allow_extra {
@@ -253,9 +277,13 @@ impl Checker {
         if self.errors.is_empty() {
             Ok(self.params)
         } else {
-            let mut error = ApiError::invalid_api_params("Input validation error");
-            error.data = Some(Box::new(Value::Object(self.errors)));
-            Err(error)
+            Err(invalid(self.errors))
         }
     }
+}
+
+fn invalid(errors: Map<String, Value>) -> ApiError {
+    let mut error = ApiError::invalid_api_params("Input validation error");
+    error.data = Some(Box::new(Value::Object(errors)));
+    error
 }

@@ -21,6 +21,7 @@ mod list_fields;
 mod minilang;
 mod properties;
 mod rest_config;
+mod rest_dotfiles;
 mod rest_resource;
 mod rpc;
 mod schema;
