@@ -12,6 +12,7 @@ pub mod manager;
 pub mod params;
 pub mod resource;
 pub mod scaling_groups;
+pub mod templates;
 pub mod version;
 
 use axum::extract::Request;
@@ -110,6 +111,7 @@ pub fn router(state: AppState) -> Router {
         .merge(scaling_groups::router(state.clone()))
         .merge(dotfiles::router(state.clone()))
         .merge(logs::router(state.clone()))
+        .merge(templates::router(state.clone()))
         .layer(axum::middleware::from_fn(run_to_completion))
         .layer(axum::middleware::from_fn(version::negotiate))
         .layer(map_response(auth::anonymous_rate_limit_headers))

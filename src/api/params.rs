@@ -85,6 +85,26 @@ impl Checker {
         }
     }
 
+    /// The first of `keys` that is present, optional.
+    pub fn optional_string_of(&mut self, keys: &[&str]) -> Option<String> {
+        let key = keys.iter().find(|k| self.params.contains_key(**k))?;
+        let value = self.optional_string(key);
+        for other in keys {
+            self.params.remove(*other);
+        }
+        value
+    }
+
+    /// The first of `keys` that is present, an optional UUID.
+    pub fn optional_uuid_of(&mut self, keys: &[&str]) -> Option<uuid::Uuid> {
+        let key = *keys.iter().find(|k| self.params.contains_key(**k))?;
+        let value = self.optional_uuid(key);
+        for other in keys {
+            self.params.remove(*other);
+        }
+        value
+    }
+
     /// An optional JSON object (`None` when absent or null).
     pub fn optional_object(&mut self, key: &str) -> Option<Value> {
         match self.params.remove(key) {

@@ -5,7 +5,7 @@
 //! `{path, perm, data}` maps, at most 64 KiB packed and 100 entries, as 21.03 does.
 
 use entities::enums::UserRole;
-use entities::{domains, groups, keypairs, users, vfolders};
+use entities::{domains, groups, keypairs, vfolders};
 use rmpv::Value as Msg;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
@@ -293,45 +293,15 @@ pub async fn get(db: &DatabaseConnection, owner: &Owner, path: &str) -> Result<D
         .ok_or_else(dotfile_not_found)
 }
 
-/// The keypair whose dotfiles a request works on: the caller's, or with `owner_access_key`
-/// another active keypair's where the caller may act for its user (21.03's
-/// `get_access_key_scopes`: superadmins for anyone, domain admins within their domain except
-/// for superadmins).
+/// The keypair whose dotfiles a request works on: the caller's, or another's the caller may
+/// act for (see [`super::scope::acting_for`]).
 pub async fn keypair_owner(
     db: &DatabaseConnection,
     caller: &Identity,
     owner_access_key: Option<&str>,
 ) -> Result<Owner> {
-    let Some(owner) = owner_access_key.filter(|o| *o != caller.access_key) else {
-        return Ok(Owner::Keypair(caller.access_key.clone()));
-    };
-    let found: Option<(Option<String>, UserRole)> = keypairs::Entity::find_by_id(owner)
-        .select_only()
-        .column(users::Column::DomainName)
-        .column(users::Column::Role)
-        .inner_join(users::Entity)
-        .filter(keypairs::Column::IsActive.eq(true))
-        .into_tuple()
-        .one(db)
-        .await?;
-    let Some((owner_domain, owner_role)) = found else {
-        return Err(Error::InvalidInput(
-            "Unknown or inactive owner access key".into(),
-        ));
-    };
-    let forbidden = |why: &str| Err(Error::Forbidden(Some(why.to_owned())));
-    if caller.role == UserRole::Superadmin {
-    } else if caller.is_admin {
-        if caller.domain_name != owner_domain {
-            return forbidden("Domain-admins can perform operations on behalf of other users in the same domain only.");
-        }
-        if owner_role == UserRole::Superadmin {
-            return forbidden("Domain-admins cannot perform operations on behalf of super-admins.");
-        }
-    } else {
-        return forbidden("Only admins can perform operations on behalf of other users.");
-    }
-    Ok(Owner::Keypair(owner.to_owned()))
+    let owner = super::scope::acting_for(db, caller, owner_access_key).await?;
+    Ok(Owner::Keypair(owner.access_key))
 }
 
 /// What a caller does with group or domain dotfiles.

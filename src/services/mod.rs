@@ -26,6 +26,7 @@ pub mod resource_usage;
 pub mod scaling_groups;
 pub mod scope;
 pub mod sessions;
+pub mod templates;
 pub mod usage_stats;
 pub mod users;
 pub mod vfolders;

@@ -33,6 +33,74 @@ impl RouteAccess {
     }
 }
 
+/// The keypair a request acts for, and its user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActingFor {
+    pub access_key: String,
+    pub user_uuid: uuid::Uuid,
+    pub domain_name: Option<String>,
+    pub role: UserRole,
+    /// Whether this is the caller's own keypair.
+    pub is_caller: bool,
+}
+
+/// Whose behalf a request acts on: the caller's own, or with `owner_access_key` another
+/// active keypair's where the caller may act for its user (21.03's `get_access_key_scopes`:
+/// superadmins for anyone, domain admins within their domain except for superadmins, users
+/// for nobody).
+pub async fn acting_for(
+    db: &sea_orm::DatabaseConnection,
+    caller: &Identity,
+    owner_access_key: Option<&str>,
+) -> Result<ActingFor> {
+    use entities::{keypairs, users};
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
+
+    let Some(owner) = owner_access_key.filter(|o| *o != caller.access_key) else {
+        return Ok(ActingFor {
+            access_key: caller.access_key.clone(),
+            user_uuid: caller.user_uuid,
+            domain_name: caller.domain_name.clone(),
+            role: caller.role,
+            is_caller: true,
+        });
+    };
+    let found: Option<(uuid::Uuid, Option<String>, UserRole)> = keypairs::Entity::find_by_id(owner)
+        .select_only()
+        .column(users::Column::Uuid)
+        .column(users::Column::DomainName)
+        .column(users::Column::Role)
+        .inner_join(users::Entity)
+        .filter(keypairs::Column::IsActive.eq(true))
+        .into_tuple()
+        .one(db)
+        .await?;
+    let Some((user_uuid, domain_name, role)) = found else {
+        return Err(Error::InvalidInput(
+            "Unknown or inactive owner access key".into(),
+        ));
+    };
+    let refuse = |why: &str| Err(Error::Forbidden(Some(why.to_owned())));
+    if caller.role != UserRole::Superadmin {
+        if !caller.is_admin {
+            return refuse("Only admins can perform operations on behalf of other users.");
+        }
+        if caller.domain_name != domain_name {
+            return refuse("Domain-admins can perform operations on behalf of other users in the same domain only.");
+        }
+        if role == UserRole::Superadmin {
+            return refuse("Domain-admins cannot perform operations on behalf of super-admins.");
+        }
+    }
+    Ok(ActingFor {
+        access_key: owner.to_owned(),
+        user_uuid,
+        domain_name,
+        role,
+        is_caller: false,
+    })
+}
+
 /// Only superadmins (21.03's `privileged_query`, whatever role it named).
 pub fn require_superadmin(caller: &Identity) -> Result<()> {
     if caller.role == UserRole::Superadmin {

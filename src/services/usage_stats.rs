@@ -188,7 +188,7 @@ fn slot_f64(slots: &ResourceSlot, slot: &str) -> Option<f64> {
 }
 
 /// Python's `str(datetime)` of a UTC timestamp (`2021-06-01 03:04:05.123456+00:00`).
-fn python_datetime(at: Option<DateTime<Utc>>) -> String {
+pub fn python_datetime(at: Option<DateTime<Utc>>) -> String {
     match at {
         None => "None".to_owned(),
         Some(at) if at.timestamp_subsec_micros() == 0 => {

@@ -23,6 +23,7 @@ mod properties;
 mod rest_config;
 mod rest_dotfiles;
 mod rest_resource;
+mod rest_templates;
 mod rpc;
 mod schema;
 mod server;
