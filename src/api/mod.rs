@@ -7,6 +7,7 @@ pub mod config;
 pub mod cors;
 pub mod dotfiles;
 pub mod error;
+pub mod image;
 pub mod logs;
 pub mod manager;
 pub mod params;
@@ -112,6 +113,7 @@ pub fn router(state: AppState) -> Router {
         .merge(dotfiles::router(state.clone()))
         .merge(logs::router(state.clone()))
         .merge(templates::router(state.clone()))
+        .merge(image::router(state.clone()))
         .layer(axum::middleware::from_fn(run_to_completion))
         .layer(axum::middleware::from_fn(version::negotiate))
         .layer(map_response(auth::anonymous_rate_limit_headers))

@@ -144,6 +144,11 @@ impl Checker {
         })
     }
 
+    /// Takes a value of any type, if present.
+    pub fn optional_any(&mut self, key: &str) -> Option<Value> {
+        self.params.remove(key)
+    }
+
     /// A JSON boolean (21.03's `t.Bool`), `default` when absent.
     pub fn bool(&mut self, key: &str, default: bool) -> bool {
         match self.params.remove(key) {

@@ -12,6 +12,7 @@ pub mod error;
 pub mod error_logs;
 pub mod fixtures;
 pub mod groups;
+pub mod image_import;
 pub mod images;
 pub mod keypair_cache;
 pub mod keypairs;

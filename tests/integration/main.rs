@@ -20,6 +20,7 @@ mod http;
 mod list_fields;
 mod minilang;
 mod properties;
+mod rest_access;
 mod rest_config;
 mod rest_dotfiles;
 mod rest_resource;

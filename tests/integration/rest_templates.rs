@@ -198,3 +198,61 @@ async fn templates_are_checked() {
     let (status, _) = api.rest(USER, Method::GET, "/template/vm", None).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn image_import_is_checked_then_refused_until_sessions_are_scheduled() {
+    let api = spawn_api().await;
+    let (status, body) = api
+        .rest(DOMAIN_ADMIN, Method::GET, "/image/import", None)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let task_options = &body["fieldGroups"][1]["fields"];
+    assert_eq!(task_options[0]["choices"], json!(["default"]));
+    assert_eq!(task_options[1]["choices"], json!(["default"]));
+
+    let request = json!({
+        "src": "index.docker.io/lablup/python:3.8", "target": "cr.example.com/me/python:3.8",
+        "brand": "Python 3.8", "baseDistro": "ubuntu", "minCPU": 1, "minMemory": "1g",
+        "supportedAccelerators": ["cuda"], "runtimeType": "python",
+        "runtimePath": "/usr/local/bin/python", "CPUCountEnvs": ["NPROC"],
+        "servicePorts": [{"name": "jupyter", "protocol": "http", "ports": [8080]}],
+        "launchOptions": {"group": "default", "scalingGroup": "default"},
+    });
+    let (status, body) = api
+        .rest(
+            DOMAIN_ADMIN,
+            Method::POST,
+            "/image/import",
+            Some(request.clone()),
+        )
+        .await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert!(
+        body["msg"]
+            .as_str()
+            .unwrap()
+            .contains("does not schedule sessions"),
+        "{body}"
+    );
+
+    let mut bad = request.clone();
+    bad["baseDistro"] = json!("arch");
+    bad["minMemory"] = json!("lots");
+    bad["servicePorts"] = json!([{"name": "x", "protocol": "udp", "ports": [1]}]);
+    let (status, body) = api
+        .rest(DOMAIN_ADMIN, Method::POST, "/image/import", Some(bad))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    for key in ["baseDistro", "minMemory", "servicePorts"] {
+        assert!(body["data"][key].is_string(), "{key}: {body}");
+    }
+    let mut elsewhere = request;
+    elsewhere["launchOptions"]["group"] = json!("nope");
+    let (status, body) = api
+        .rest(DOMAIN_ADMIN, Method::POST, "/image/import", Some(elsewhere))
+        .await;
+    assert_eq!(
+        (status, body["msg"].clone()),
+        (StatusCode::BAD_REQUEST, json!("Invalid domain or group."))
+    );
+}
