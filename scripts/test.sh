@@ -25,6 +25,20 @@ if [ "$(cat "$VENV/.requirements" 2>/dev/null)" != "$REQUIREMENTS" ]; then
 fi
 export BAI_TEST_PYTHON=$VENV/bin/python
 
+# The 21.03 client SDK/CLI from PyPI, for the client-level tests (its own virtualenv: its pins
+# clash with backend.ai-common's).
+CLI_VENV=${BAI_CLI_VENV:-/var/tmp/bai-cli-venv}
+CLI_CONSTRAINTS=tests/interop/client-constraints.txt
+CLI_REQUIREMENTS="backend.ai-client==21.3.11 $(sha256sum "$CLI_CONSTRAINTS" | cut -c1-16)"
+if [ "$(cat "$CLI_VENV/.requirements" 2>/dev/null)" != "$CLI_REQUIREMENTS" ]; then
+    rm -rf "$CLI_VENV"
+    python3 -m venv "$CLI_VENV"
+    PIP_CONSTRAINT=$PWD/$CLI_CONSTRAINTS "$CLI_VENV/bin/pip" install -q \
+        -c "$CLI_CONSTRAINTS" backend.ai-client==21.3.11
+    echo "$CLI_REQUIREMENTS" > "$CLI_VENV/.requirements"
+fi
+export BAI_TEST_CLI_PYTHON=$CLI_VENV/bin/python
+
 export BAI_TEST_PG_URL=${BAI_TEST_PG_URL:-postgres://bai:bai@127.0.0.1:5432}
 export BAI_TEST_ETCD_ADDR=${BAI_TEST_ETCD_ADDR:-127.0.0.1:2379}
 export BAI_TEST_REDIS_ADDR=${BAI_TEST_REDIS_ADDR:-127.0.0.1:6379}

@@ -6,6 +6,7 @@ mod api_accounts;
 mod api_auth;
 mod auth;
 mod cli;
+mod client_cli;
 mod config;
 mod db;
 mod entity_models;
