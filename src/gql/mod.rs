@@ -89,6 +89,14 @@ pub async fn execute(state: AppState, identity: Identity, request: Request) -> R
     // A mutation may change what authentication reads (see `services::keypair_cache`). Every
     // mutation document holds the word; a query that merely mentions it costs a cache refill.
     let may_mutate = request.query.contains("mutation");
+    if may_mutate && runs_mutation(&request) {
+        if let Err(refusal) = mutations_allowed(&state).await {
+            return Response::from_errors(vec![async_graphql::ServerError::new(
+                refusal.problem().message(),
+                None,
+            )]);
+        }
+    }
     let keypair_cache = state.keypair_cache.clone();
     let request =
         loaders::register(request, &state, &identity).data(RequestContext { state, identity });
@@ -98,6 +106,28 @@ pub async fn execute(state: AppState, identity: Identity, request: Request) -> R
     }
     null_failed_fields(&mut response);
     response
+}
+
+/// Whether the operation the request runs is a mutation (an unparsable document is left to the
+/// engine, which reports it).
+fn runs_mutation(request: &Request) -> bool {
+    use async_graphql::parser::types::{DocumentOperations, OperationType};
+    let Ok(document) = async_graphql::parser::parse_query(&request.query) else {
+        return false;
+    };
+    let operation = match (&document.operations, &request.operation_name) {
+        (DocumentOperations::Single(op), _) => Some(op),
+        (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name.as_str()),
+        (DocumentOperations::Multiple(ops), None) => ops.values().next(),
+    };
+    operation.is_some_and(|op| op.node.ty == OperationType::Mutation)
+}
+
+/// Mutations wait while the cluster is frozen for maintenance (21.03's
+/// `GQLMutationUnfrozenRequiredMiddleware`).
+async fn mutations_allowed(state: &AppState) -> crate::services::Result<()> {
+    let status = state.manager_status.get(&state.etcd).await?;
+    crate::services::manager::Requirement::AllAllowed.check(status)
 }
 
 /// A field whose resolver failed is `null` in `data`, beside its error (as graphene answered;

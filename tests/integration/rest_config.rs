@@ -231,6 +231,31 @@ async fn manager_status_freezes_and_announces() {
         )
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND, "frozen still reads: {body}");
+    // GraphQL mutations wait while frozen; queries do not.
+    let mutation =
+        json!({"query": "mutation { create_domain(name: \"frozen-dom\", props: {}) { ok msg } }"});
+    let (_, body) = api
+        .rest(
+            SUPERADMIN,
+            Method::POST,
+            "/admin/gql",
+            Some(mutation.clone()),
+        )
+        .await;
+    assert_eq!(
+        body["errors"][0]["message"],
+        "The server is frozen due to maintenance. Please try again later.",
+        "{body}"
+    );
+    let (_, body) = api
+        .rest(
+            SUPERADMIN,
+            Method::POST,
+            "/admin/gql",
+            Some(json!({"query": "{ domains { name } }"})),
+        )
+        .await;
+    assert!(body["errors"].is_null(), "{body}");
     let (status, _) = api
         .rest(
             SUPERADMIN,
@@ -239,6 +264,10 @@ async fn manager_status_freezes_and_announces() {
             Some(json!({"status": "RUNNING"})),
         )
         .await;
+    let (_, body) = api
+        .rest(SUPERADMIN, Method::POST, "/admin/gql", Some(mutation))
+        .await;
+    assert_eq!(body["data"]["create_domain"]["ok"], true, "{body}");
     assert_eq!(status, StatusCode::NO_CONTENT);
     let (status, body) = api
         .rest(
