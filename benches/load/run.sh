@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Load benchmark of the requests that ../shared/bench measured on the Python 21.03 manager:
 # `GET /auth/test`, compute_session_list, user_list and agent_list (GraphQL, the superadmin
-# keypair), at 1 and 32 concurrent clients, with wrk on this machine (the load tool, the
-# services and the manager share the cores, as in the 21.03 figures).
+# keypair), and two REST routes (check-presets, manager status), at 1 and 32 concurrent
+# clients, with wrk on this machine (the load tool, the services and the manager share the cores,
+# as in the 21.03 figures).
 #
 # Seeds a fresh database `bai_bench` with the 21.03 example fixtures and bench-seed.sql, and
 # Redis with bench_seed_redis.py's live statistics; starts a release build on port 8091 and
@@ -112,4 +113,8 @@ run "auth_test" GET "/auth/test?echo=x"
 run "compute_session_list" POST /admin/gql "$WORK/compute_session_list.json"
 run "user_list" POST /admin/gql "$WORK/user_list.json"
 run "agent_list" POST /admin/gql "$WORK/agent_list.json"
+# REST: what a keypair may still allocate (its kernels, its group's, its domain's, 50 agents),
+# and the manager status (counts the active sessions among 20,000 kernels).
+run "check_presets" POST /resource/check-presets
+run "manager_status" GET /manager/status
 log "manager RSS after the runs: $(rss) MiB"
