@@ -3,11 +3,12 @@
 
 use std::borrow::Cow;
 
-use async_graphql::parser::types::Field;
+use async_graphql::indexmap::IndexMap;
+use async_graphql::parser::types::{Field, Selection};
 use async_graphql::registry::Registry;
-use async_graphql::resolver_utils::resolve_list;
+use async_graphql::resolver_utils::ContainerType;
 use async_graphql::{
-    ContextSelectionSet, Interface, OutputType, Positioned, ServerResult, Value, ID,
+    ContextSelectionSet, Interface, Name, OutputType, Positioned, ServerResult, Value, ID,
 };
 
 use super::agent::{Agent, AgentList};
@@ -85,7 +86,7 @@ impl OutputType for AnyItems {
     }
 }
 
-impl<T: OutputType> OutputType for Items<T> {
+impl<T: ContainerType> OutputType for Items<T> {
     fn type_name() -> Cow<'static, str> {
         <Vec<Option<T>> as OutputType>::type_name()
     }
@@ -98,12 +99,134 @@ impl<T: OutputType> OutputType for Items<T> {
         <Vec<Option<T>> as OutputType>::create_type_info(registry)
     }
 
+    /// Pages are what the admin API serves most, so their items are resolved leaner than the
+    /// engine resolves objects: the selection (fragments expanded) is worked out once per item
+    /// type rather than per item, and each item's fields are resolved one after the other
+    /// instead of as a boxed future each (items still resolve side by side, so loads batch).
+    /// The schema registers no extensions, which this path would bypass.
     async fn resolve(
         &self,
         ctx: &ContextSelectionSet<'_>,
-        field: &Positioned<Field>,
+        _field: &Positioned<Field>,
     ) -> ServerResult<Value> {
-        resolve_list(ctx, field, &self.0, Some(self.0.len())).await
+        let mut selections: Vec<(Cow<'static, str>, Vec<&Positioned<Field>>)> = Vec::new();
+        for item in &self.0 {
+            let type_name = item.introspection_type_name();
+            if !selections.iter().any(|(name, _)| *name == type_name) {
+                let fields = selected_fields::<T>(ctx, &type_name);
+                selections.push((type_name, fields));
+            }
+        }
+        let items = self.0.iter().enumerate().map(|(idx, item)| {
+            let type_name = item.introspection_type_name();
+            let fields = selections
+                .iter()
+                .find(|(name, _)| *name == type_name)
+                .map(|(_, fields)| fields.as_slice())
+                .unwrap_or_default();
+            let ctx_idx = ctx.with_index(idx);
+            async move { resolve_fields(&ctx_idx, item, fields).await }
+        });
+        Ok(Value::List(futures::future::join_all(items).await))
+    }
+}
+
+/// The fields selected of an object of `type_name` (listed as `T`), fragments expanded where
+/// their type condition holds.
+fn selected_fields<'a, T: OutputType>(
+    ctx: &ContextSelectionSet<'a>,
+    type_name: &str,
+) -> Vec<&'a Positioned<Field>> {
+    let registry = &ctx.schema_env.registry;
+    let applies = |condition: Option<&Name>| match condition {
+        None => true,
+        Some(c) => {
+            c.as_str() == type_name
+                || *c == *T::type_name()
+                || registry
+                    .implements
+                    .get(type_name)
+                    .is_some_and(|interfaces| interfaces.contains(c.as_str()))
+        }
+    };
+    let mut fields = Vec::new();
+    let mut pending = vec![ctx.item.node.items.iter()];
+    while let Some(selections) = pending.last_mut() {
+        let Some(selection) = selections.next() else {
+            pending.pop();
+            continue;
+        };
+        match &selection.node {
+            Selection::Field(field) => fields.push(field),
+            Selection::FragmentSpread(spread) => {
+                let fragment = ctx.query_env.fragments.get(&spread.node.fragment_name.node);
+                if let Some(fragment) = fragment {
+                    if applies(Some(&fragment.node.type_condition.node.on.node)) {
+                        pending.push(fragment.node.selection_set.node.items.iter());
+                    }
+                }
+            }
+            Selection::InlineFragment(inline) => {
+                let condition = inline.node.type_condition.as_ref().map(|c| &c.node.on.node);
+                if applies(condition) {
+                    pending.push(inline.node.selection_set.node.items.iter());
+                }
+            }
+        }
+    }
+    fields
+}
+
+/// Resolves `fields` of `object` in order. A failed field is left out with its error, and a
+/// field selected twice merges its answers, as the engine does.
+async fn resolve_fields<T: ContainerType>(
+    ctx: &ContextSelectionSet<'_>,
+    object: &T,
+    fields: &[&Positioned<Field>],
+) -> Value {
+    let mut answer = IndexMap::with_capacity(fields.len());
+    for field in fields {
+        let key = field.node.response_key().node.clone();
+        let value = if field.node.name.node == "__typename" {
+            Value::String(object.introspection_type_name().into_owned())
+        } else {
+            match object.resolve_field(&ctx.with_field(field)).await {
+                Ok(value) => value.unwrap_or_default(),
+                Err(e) => {
+                    ctx.add_error(e);
+                    continue;
+                }
+            }
+        };
+        merge_into(&mut answer, key, value);
+    }
+    if answer.is_empty() {
+        Value::Null
+    } else {
+        Value::Object(answer)
+    }
+}
+
+fn merge_into(answer: &mut IndexMap<Name, Value>, key: Name, value: Value) {
+    match (answer.get_mut(&key), value) {
+        (Some(Value::Object(known)), Value::Object(more)) => {
+            for (k, v) in more {
+                merge_into(known, k, v);
+            }
+        }
+        (Some(Value::List(known)), Value::List(more)) => {
+            for (known, more) in known.iter_mut().zip(more) {
+                if let (Value::Object(known), Value::Object(more)) = (known, more) {
+                    for (k, v) in more {
+                        merge_into(known, k, v);
+                    }
+                }
+            }
+        }
+        (Some(_), _) => {}
+        (None, value) => {
+            answer.insert(key, value);
+        }
     }
 }
 

@@ -210,6 +210,21 @@ async fn sessions_are_scoped_filtered_ordered_and_paged() {
         page["items"][0]["containers"],
         json!([{"cluster_role": "main", "agent": "i-test-1"}])
     );
+    // Aliases, __typename, inline fragments and a field selected twice, as the engine answers.
+    let body = api
+        .query(
+            SUPERADMIN,
+            "{ compute_session_list(limit: 1, offset: 0, filter: \"status == \\\"RUNNING\\\"\", order: \"-created_at\") \
+             { items { title: name __typename ... on Item { ... on ComputeSession { status } } \
+             containers { cluster_role } containers { agent } } } }",
+        )
+        .await;
+    assert_eq!(
+        body["data"]["compute_session_list"]["items"],
+        json!([{"title": "user-sess-120", "__typename": "ComputeSession", "status": "RUNNING",
+                "containers": [{"cluster_role": "main", "agent": "i-test-1"}]}]),
+        "{body}"
+    );
     // A user sees only their own sessions, a domain admin the domain's.
     let body = api
         .query(USER, &list("name ilike \"%sess-1%\"", "name"))
