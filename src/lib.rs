@@ -52,6 +52,8 @@ pub struct AppState {
     pub hooks: auth::hooks::Hooks,
     /// Recently authenticated keypairs (see `services::keypair_cache`).
     pub keypair_cache: Arc<services::keypair_cache::KeypairCache>,
+    /// Live statistics documents read recently (see `services::live_stats`).
+    pub live_stats: Arc<services::live_stats::StatCache>,
     /// The status all managers share (running or frozen), as recently read.
     pub manager_status: Arc<services::manager::StatusCache>,
 }

@@ -143,6 +143,7 @@ pub async fn connect(
         rpc,
         hooks: crate::auth::hooks::Hooks::default(),
         keypair_cache,
+        live_stats: Arc::default(),
         manager_status: Arc::default(),
     };
     Ok((state, tx))

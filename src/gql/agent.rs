@@ -85,7 +85,7 @@ impl Agent {
         self.0.lost_at.map(DateTime)
     }
     async fn live_stat(&self, ctx: &Context<'_>) -> Result<Option<JsonString>> {
-        Ok(self.stat(ctx).await?.map(|s| JsonString::of(&*s)))
+        Ok(self.stat(ctx).await?.map(|s| JsonString::stat(&s)))
     }
     async fn version(&self) -> Option<&str> {
         Some(&self.0.version)

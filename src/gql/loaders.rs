@@ -23,6 +23,7 @@ use crate::AppState;
 pub struct Batch {
     db: DatabaseConnection,
     redis_stat: ConnectionManager,
+    live_stats: Arc<services::live_stats::StatCache>,
 }
 
 type RequestLoader = DataLoader<Batch, HashMapCache>;
@@ -32,6 +33,7 @@ pub fn register(request: Request, state: &AppState, _caller: &Identity) -> Reque
     let batch = Batch {
         db: state.db.clone(),
         redis_stat: state.redis_stat.clone(),
+        live_stats: state.live_stats.clone(),
     };
     request.data(RequestLoader::with_cache(
         batch,
@@ -293,10 +295,10 @@ impl Loader<LiveStatOf> for Batch {
     type Error = Arc<Error>;
     async fn load(&self, keys: &[LiveStatOf]) -> Loaded<LiveStatOf, Self::Value> {
         let ids: Vec<String> = keys.iter().map(|k| k.0.clone()).collect();
-        let found = services::live_stats::read(&self.redis_stat, &ids).await?;
+        let found = self.live_stats.read(&self.redis_stat, &ids).await?;
         Ok(found
             .into_iter()
-            .map(|(k, v)| (LiveStatOf(k), Some(Arc::new(v))))
+            .map(|(k, v)| (LiveStatOf(k), Some(v)))
             .collect())
     }
 }

@@ -62,6 +62,13 @@ impl JsonString {
         JsonString(Json::Rendered(python_json_dumps(document)))
     }
 
+    /// Live statistics, rendered once per document (documents outlive requests).
+    pub fn stat(stat: &crate::services::live_stats::LiveStat) -> Self {
+        JsonString(Json::Rendered(
+            stat.rendered(|s| python_json_dumps(s)).to_owned(),
+        ))
+    }
+
     /// Resource slots as 21.03 shows them: amounts as decimal strings.
     pub fn slots(slots: &entities::ResourceSlot) -> Self {
         Self::of(slots)

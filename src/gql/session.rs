@@ -294,9 +294,10 @@ impl ComputeContainer {
         Some(JsonString::slots(&self.row.occupied_slots))
     }
     async fn live_stat(&self, ctx: &Context<'_>) -> Result<Option<JsonString>> {
-        Ok(kernel_stat(ctx, &self.row)
-            .await?
-            .map(|s| JsonString::of(&s)))
+        Ok(kernel_stat(ctx, &self.row).await?.map(|s| match s {
+            KernelStat::Live(live) => JsonString::stat(&live),
+            stored => JsonString::of(&stored),
+        }))
     }
     async fn last_stat(&self) -> Option<JsonString> {
         JsonString::raw(self.row.last_stat.as_ref())
@@ -500,9 +501,10 @@ impl LegacyComputeSession {
         Some(BigInt(self.k().num_queries.unwrap_or(0)))
     }
     async fn live_stat(&self, ctx: &Context<'_>) -> Result<Option<JsonString>> {
-        Ok(kernel_stat(ctx, self.k())
-            .await?
-            .map(|s| JsonString::of(&s)))
+        Ok(kernel_stat(ctx, self.k()).await?.map(|s| match s {
+            KernelStat::Live(live) => JsonString::stat(&live),
+            stored => JsonString::of(&stored),
+        }))
     }
     async fn last_stat(&self) -> Option<JsonString> {
         JsonString::raw(self.k().last_stat.as_ref())

@@ -4,9 +4,14 @@
 //! A document is kept as the msgpack bytes read: an agent's is a few kilobytes of nested maps,
 //! and a page of agents would otherwise build (and drop) a tree per agent to show one string
 //! and two numbers. Rendering and lookups stream over the bytes.
+//!
+//! Agents publish every few seconds while lists are read many times a second, so documents are
+//! kept between requests ([`StatCache`]): an unchanged document is neither checked nor rendered
+//! again.
 
 use std::cell::Cell;
 use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use redis::aio::ConnectionManager;
 use serde::ser::{Error as _, Serialize, SerializeMap, SerializeSeq, Serializer};
@@ -17,9 +22,18 @@ use super::{Error, Result};
 /// so that walking them never exhausts the stack.
 const MAX_DEPTH: usize = 32;
 
-/// One live-statistics document, as published.
-#[derive(Debug, Clone, PartialEq)]
-pub struct LiveStat(Vec<u8>);
+/// One live-statistics document, as published, with its rendering once made.
+#[derive(Debug, Default)]
+pub struct LiveStat {
+    bytes: Vec<u8>,
+    rendered: OnceLock<String>,
+}
+
+impl PartialEq for LiveStat {
+    fn eq(&self, other: &Self) -> bool {
+        self.bytes == other.bytes
+    }
+}
 
 impl LiveStat {
     /// The document, if `bytes` hold exactly one msgpack value.
@@ -29,12 +43,20 @@ impl LiveStat {
         if !cursor.0.is_empty() {
             return Err(format!("{} bytes after the document", cursor.0.len()));
         }
-        Ok(LiveStat(bytes))
+        Ok(LiveStat {
+            bytes,
+            rendered: OnceLock::new(),
+        })
+    }
+
+    /// The document rendered by `render`, which runs once per document.
+    pub fn rendered(&self, render: impl FnOnce(&LiveStat) -> String) -> &str {
+        self.rendered.get_or_init(|| render(self))
     }
 
     /// The number at `path` (map keys), stored as a decimal string or a number.
     pub fn number(&self, path: &[&str]) -> Option<f64> {
-        let mut cursor = Cursor(&self.0);
+        let mut cursor = Cursor(&self.bytes);
         for key in path {
             let Item::Map(len) = cursor.next().ok()? else {
                 return None;
@@ -64,7 +86,7 @@ impl LiveStat {
 /// The document as Python's `msgpack.unpackb(raw=False)` + `json.dumps` see it.
 impl Serialize for LiveStat {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        Next(&Cell::new(&self.0)).serialize(serializer)
+        Next(&Cell::new(&self.bytes)).serialize(serializer)
     }
 }
 
@@ -234,7 +256,7 @@ impl<'a> Cursor<'a> {
 
 /// The statistics of a kernel: live from Redis while it runs, else the last ones stored.
 pub enum KernelStat {
-    Live(std::sync::Arc<LiveStat>),
+    Live(Arc<LiveStat>),
     Stored(serde_json::Value),
 }
 
@@ -268,27 +290,55 @@ impl Serialize for KernelStat {
     }
 }
 
-/// The statistics stored under each of `keys` (one MGET); absent or unreadable ones are left out.
-pub async fn read(redis: &ConnectionManager, keys: &[String]) -> Result<HashMap<String, LiveStat>> {
-    if keys.is_empty() {
-        return Ok(HashMap::new());
-    }
-    let raw: Vec<Option<Vec<u8>>> = redis::cmd("MGET")
-        .arg(keys)
-        .query_async(&mut redis.clone())
-        .await
-        .map_err(|e| Error::Internal(format!("reading live statistics from Redis: {e}")))?;
-    let mut stats = HashMap::new();
-    for (key, bytes) in keys.iter().zip(raw) {
-        let Some(bytes) = bytes else { continue };
-        match LiveStat::from_msgpack(bytes) {
-            Ok(stat) => {
-                stats.insert(key.clone(), stat);
-            }
-            Err(e) => tracing::warn!(key = %key, error = %e, "unreadable live statistics in Redis"),
+/// The documents most recently read, by key. Bounded: past [`StatCache::CAPACITY`] keys (agents
+/// and kernels long gone) it starts afresh.
+#[derive(Default)]
+pub struct StatCache {
+    docs: Mutex<HashMap<String, Arc<LiveStat>>>,
+}
+
+impl StatCache {
+    const CAPACITY: usize = 50_000;
+
+    /// The statistics stored under each of `keys` (one MGET); absent or unreadable ones are
+    /// left out. Documents that did not change since they were last read are shared.
+    pub async fn read(
+        &self,
+        redis: &ConnectionManager,
+        keys: &[String],
+    ) -> Result<HashMap<String, Arc<LiveStat>>> {
+        if keys.is_empty() {
+            return Ok(HashMap::new());
         }
+        let raw: Vec<Option<Vec<u8>>> = redis::cmd("MGET")
+            .arg(keys)
+            .query_async(&mut redis.clone())
+            .await
+            .map_err(|e| Error::Internal(format!("reading live statistics from Redis: {e}")))?;
+        let mut docs = self.docs.lock().unwrap_or_else(|e| e.into_inner());
+        if docs.len() > Self::CAPACITY {
+            docs.clear();
+        }
+        let mut stats = HashMap::new();
+        for (key, bytes) in keys.iter().zip(raw) {
+            let Some(bytes) = bytes else { continue };
+            if let Some(known) = docs.get(key).filter(|d| d.bytes == bytes) {
+                stats.insert(key.clone(), known.clone());
+                continue;
+            }
+            match LiveStat::from_msgpack(bytes) {
+                Ok(stat) => {
+                    let stat = Arc::new(stat);
+                    docs.insert(key.clone(), stat.clone());
+                    stats.insert(key.clone(), stat);
+                }
+                Err(e) => {
+                    tracing::warn!(key = %key, error = %e, "unreadable live statistics in Redis")
+                }
+            }
+        }
+        Ok(stats)
     }
-    Ok(stats)
 }
 
 #[cfg(test)]

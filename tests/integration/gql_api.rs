@@ -522,3 +522,53 @@ async fn nested_reads_are_batched() {
     assert_eq!(counts[2], counts[3], "{counts:?}");
     assert!(counts[1] <= 3, "{counts:?}");
 }
+
+#[tokio::test]
+async fn unchanged_statistics_are_shared_between_requests() {
+    use bai_manager::services::live_stats::StatCache;
+    let client = redis::Client::open("redis://127.0.0.1:6379/0").unwrap();
+    let redis = redis::aio::ConnectionManager::new(client).await.unwrap();
+    let key = crate::helpers::unique("i-cache");
+    let put = |n: i64| {
+        let mut bytes = Vec::new();
+        rmpv::encode::write_value(&mut bytes, &rmpv::Value::Map(vec![("n".into(), n.into())]))
+            .unwrap();
+        let mut redis = redis.clone();
+        let key = key.clone();
+        async move {
+            let _: () = redis::cmd("SET")
+                .arg(&key)
+                .arg(bytes)
+                .arg("EX")
+                .arg(60)
+                .query_async(&mut redis)
+                .await
+                .unwrap();
+        }
+    };
+    let cache = StatCache::default();
+    put(1).await;
+    let keys = [key.clone()];
+    let first = cache
+        .read(&redis, &keys)
+        .await
+        .unwrap()
+        .remove(&key)
+        .unwrap();
+    let again = cache
+        .read(&redis, &keys)
+        .await
+        .unwrap()
+        .remove(&key)
+        .unwrap();
+    assert!(std::sync::Arc::ptr_eq(&first, &again));
+    put(2).await;
+    let changed = cache
+        .read(&redis, &keys)
+        .await
+        .unwrap()
+        .remove(&key)
+        .unwrap();
+    assert_eq!(changed.number(&["n"]), Some(2.0));
+    assert_eq!(first.number(&["n"]), Some(1.0));
+}
