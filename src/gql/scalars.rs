@@ -64,9 +64,7 @@ impl JsonString {
 
     /// Live statistics, rendered once per document (documents outlive requests).
     pub fn stat(stat: &crate::services::live_stats::LiveStat) -> Self {
-        JsonString(Json::Rendered(
-            stat.rendered(|s| python_json_dumps(s)).to_owned(),
-        ))
+        JsonString(Json::Rendered(stat.rendered(python_json_dumps).to_owned()))
     }
 
     /// Resource slots as 21.03 shows them: amounts as decimal strings.
