@@ -15,7 +15,7 @@ use uuid::Uuid;
 
 use super::error::to_gql;
 use crate::services::auth::Identity;
-use crate::services::sessions::{Documents, Kernel, SessionRow};
+use crate::services::sessions::{Kernel, KernelColumns, SessionRow};
 use crate::services::{self, Error};
 use crate::AppState;
 
@@ -157,28 +157,29 @@ impl Loader<ScalingGroupsOfDomain> for Batch {
     }
 }
 
-/// The containers of a session, with or without their JSON documents.
+/// The containers of a session, read with the given columns.
 #[derive(Clone, PartialEq, Eq, Hash)]
-pub struct ContainersOfSession(pub Uuid, pub Documents);
+pub struct ContainersOfSession(pub Uuid, pub KernelColumns);
 
 impl Loader<ContainersOfSession> for Batch {
     type Value = Arc<[Arc<Kernel>]>;
     type Error = Arc<Error>;
     async fn load(&self, keys: &[ContainersOfSession]) -> Loaded<ContainersOfSession, Self::Value> {
+        // One read per column set (a request has one or two).
+        let mut sets: Vec<KernelColumns> = keys.iter().map(|k| k.1).collect();
+        sets.sort();
+        sets.dedup();
         let mut found = HashMap::new();
-        for documents in [Documents::Read, Documents::Skip] {
+        for columns in sets {
             let ids: Vec<Uuid> = keys
                 .iter()
-                .filter(|k| k.1 == documents)
+                .filter(|k| k.1 == columns)
                 .map(|k| k.0)
                 .collect();
-            if ids.is_empty() {
-                continue;
-            }
-            let rows = services::sessions::containers_of(&self.db, &ids, documents).await?;
+            let rows = services::sessions::containers_of(&self.db, &ids, columns).await?;
             found.extend(
                 rows.into_iter()
-                    .map(|(id, v)| (ContainersOfSession(id, documents), shared(v))),
+                    .map(|(id, v)| (ContainersOfSession(id, columns), shared(v))),
             );
         }
         Ok(found)

@@ -12,7 +12,7 @@ use super::keypair::{KeyPair, KeyPairList};
 use super::policy::{KeyPairResourcePolicy, ResourcePreset};
 use super::scaling_group::ScalingGroup;
 use super::session::{
-    session_documents, ComputeContainer, ComputeContainerList, ComputeSession, ComputeSessionList,
+    session_columns, ComputeContainer, ComputeContainerList, ComputeSession, ComputeSessionList,
     LegacyComputeSession, LegacyComputeSessionList,
 };
 use super::storage::{StorageVolume, StorageVolumeList};
@@ -547,14 +547,14 @@ impl Queries {
             access_key,
             status,
         };
-        let documents = session_documents(ctx.look_ahead().field("items"));
+        let columns = session_columns(ctx.look_ahead().field("items"));
         let found = sessions::page(
             &rc.state.db,
             &rc.identity,
             &page,
             filter,
             rc.hide_agents(),
-            documents,
+            columns,
         )
         .await
         .gql()?;

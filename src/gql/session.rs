@@ -2,8 +2,9 @@
 
 use std::sync::Arc;
 
-use async_graphql::{Context, Lookahead, Object, Result, ID};
+use async_graphql::{Context, Lookahead, Object, Result, SelectionField, ID};
 use entities::enums::ClusterMode;
+use entities::kernels;
 use entities::resource_slot::SlotAmount;
 use rust_decimal::prelude::ToPrimitive;
 use sea_orm::ActiveEnum;
@@ -14,7 +15,7 @@ use super::loaders::{load, prime, ContainersOfSession, DependenciesOfSession, Li
 use super::scalars::{BigInt, DateTime, JsonString};
 use super::RequestContext;
 use crate::services::live_stats::KernelStat;
-use crate::services::sessions::{total_occupied, Documents, Kernel, SessionRow};
+use crate::services::sessions::{total_occupied, Kernel, KernelColumns, SessionRow};
 
 /// A kernel's statistics, the live ones through the request's loader.
 async fn kernel_stat(ctx: &Context<'_>, k: &Kernel) -> Result<Option<KernelStat>> {
@@ -30,22 +31,68 @@ async fn kernel_stat(ctx: &Context<'_>, k: &Kernel) -> Result<Option<KernelStat>
 /// The fields of `ComputeSession` that show a kernel's JSON documents.
 const SESSION_DOCUMENT_FIELDS: &[&str] =
     &["status_data", "resource_opts", "service_ports", "mounts"];
-/// The fields of `ComputeContainer` that show them (`live_stat` falls back to `last_stat`).
-const CONTAINER_DOCUMENT_FIELDS: &[&str] =
-    &["status_data", "resource_opts", "live_stat", "last_stat"];
 
-/// Whether the selection `of` (a session's or a container's fields) shows any of `fields`.
-fn documents_shown(of: Lookahead<'_>, fields: &[&str]) -> Documents {
-    if fields.iter().any(|f| of.field(f).exists()) {
-        Documents::Read
+/// The kernel columns a page of sessions reads for the selection of its `items`: all but the
+/// JSON documents unless a field shows them.
+pub fn session_columns(items: Lookahead<'_>) -> KernelColumns {
+    if SESSION_DOCUMENT_FIELDS
+        .iter()
+        .any(|f| items.field(f).exists())
+    {
+        KernelColumns::ALL
     } else {
-        Documents::Skip
+        KernelColumns::without_documents()
     }
 }
 
-/// The kernel documents a page of sessions needs for the selection of its `items`.
-pub fn session_documents(items: Lookahead<'_>) -> Documents {
-    documents_shown(items, SESSION_DOCUMENT_FIELDS)
+/// The optional kernel columns each field of `ComputeContainer` shows (fields of required
+/// columns need none; `live_stat` falls back to `last_stat`).
+const CONTAINER_FIELD_COLUMNS: &[(&str, &[kernels::Column])] = {
+    use kernels::Column as C;
+    &[
+        ("__typename", &[]),
+        ("id", &[]),
+        ("idx", &[]),
+        ("role", &[]),
+        ("hostname", &[]),
+        ("cluster_idx", &[]),
+        ("cluster_role", &[]),
+        ("cluster_hostname", &[]),
+        ("session_id", &[]),
+        ("status", &[]),
+        ("occupied_slots", &[]),
+        ("image", &[C::Image]),
+        ("registry", &[C::Registry]),
+        ("status_changed", &[C::StatusChanged]),
+        ("status_info", &[C::StatusInfo]),
+        ("status_data", &[C::StatusData]),
+        ("created_at", &[C::CreatedAt]),
+        ("terminated_at", &[C::TerminatedAt]),
+        ("starts_at", &[C::StartsAt]),
+        ("agent", &[C::Agent]),
+        ("container_id", &[C::ContainerId]),
+        ("resource_opts", &[C::ResourceOpts]),
+        ("live_stat", &[C::LastStat]),
+        ("last_stat", &[C::LastStat]),
+    ]
+};
+
+/// The kernel columns the containers of a page of sessions need: those the `containers`
+/// selections of `items` show (all of them for a field not in the table above).
+fn container_columns(items: SelectionField<'_>) -> KernelColumns {
+    let mut columns = KernelColumns::REQUIRED;
+    for containers in items.selection_set().filter(|f| f.name() == "containers") {
+        for field in containers.selection_set() {
+            match CONTAINER_FIELD_COLUMNS
+                .iter()
+                .find(|(name, _)| *name == field.name())
+            {
+                Some((_, shown)) => columns = shown.iter().fold(columns, |c, col| c.with(*col)),
+                None => return KernelColumns::ALL,
+            }
+        }
+    }
+    columns
 }
 
 #[derive(Clone)]
@@ -53,7 +100,7 @@ pub struct ComputeSession {
     row: Arc<SessionRow>,
     /// What the document shows of the containers; `containers` and `occupied_slots` share
     /// one read of them.
-    containers: Documents,
+    containers: KernelColumns,
 }
 
 impl From<SessionRow> for ComputeSession {
@@ -66,7 +113,7 @@ impl From<&Arc<SessionRow>> for ComputeSession {
     fn from(r: &Arc<SessionRow>) -> Self {
         ComputeSession {
             row: r.clone(),
-            containers: Documents::Read,
+            containers: KernelColumns::ALL,
         }
     }
 }
@@ -321,10 +368,7 @@ impl ComputeSessionList {
 #[Object(rename_fields = "snake_case")]
 impl ComputeSessionList {
     pub async fn items(&self, ctx: &Context<'_>) -> Result<Items<ComputeSession>> {
-        let containers = documents_shown(
-            ctx.look_ahead().field("containers"),
-            CONTAINER_DOCUMENT_FIELDS,
-        );
+        let containers = container_columns(ctx.field());
         let items: Vec<ComputeSession> = self
             .rows
             .iter()

@@ -184,36 +184,80 @@ const KERNEL_COLUMNS: &[kernels::Column] = {
     ]
 };
 
-/// Whether a read fetches a kernel's JSON documents (the columns [`is_document`] names).
-/// Lists seldom show them, and they cost more to read than all the other columns together.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Documents {
-    Read,
-    /// Read as NULL: the fields showing them answer null.
-    Skip,
+/// Which of a kernel's optional columns a read fetches; the others read as NULL, and the
+/// fields showing them answer null. Lists fetch only what the document shows: decoding the
+/// columns of every row was the largest cost of a page of sessions. Required columns are
+/// always read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct KernelColumns(u64);
+
+impl KernelColumns {
+    pub const ALL: KernelColumns = KernelColumns(u64::MAX);
+    /// Only the required columns.
+    pub const REQUIRED: KernelColumns = KernelColumns(0);
+
+    fn bit(column: kernels::Column) -> u64 {
+        // The table has fewer than 64 columns (checked by a test).
+        1 << (column as u64)
+    }
+
+    pub fn with(self, column: kernels::Column) -> KernelColumns {
+        KernelColumns(self.0 | Self::bit(column))
+    }
+
+    /// Every column but the JSON documents, which lists seldom show and which cost more to
+    /// read than all the other columns together.
+    pub fn without_documents() -> KernelColumns {
+        use kernels::Column as C;
+        let documents = [
+            C::OccupiedShares,
+            C::Mounts,
+            C::ResourceOpts,
+            C::ServicePorts,
+            C::StatusData,
+            C::LastStat,
+        ];
+        KernelColumns(
+            documents
+                .iter()
+                .fold(u64::MAX, |mask, c| mask & !Self::bit(*c)),
+        )
+    }
+
+    fn reads(self, column: kernels::Column) -> bool {
+        !is_optional(column) || self.0 & Self::bit(column) != 0
+    }
 }
 
-/// The columns [`Documents::Skip`] leaves out.
-fn is_document(column: kernels::Column) -> bool {
+/// The columns of [`Kernel`] that may be NULL (so may be left unread).
+fn is_optional(column: kernels::Column) -> bool {
     use kernels::Column as C;
-    matches!(
+    !matches!(
         column,
-        C::OccupiedShares
-            | C::Mounts
-            | C::ResourceOpts
-            | C::ServicePorts
-            | C::StatusData
-            | C::LastStat
+        C::Id
+            | C::SessionId
+            | C::SessionType
+            | C::ClusterMode
+            | C::ClusterSize
+            | C::ClusterRole
+            | C::ClusterIdx
+            | C::ClusterHostname
+            | C::DomainName
+            | C::GroupId
+            | C::UserUuid
+            | C::OccupiedSlots
+            | C::Status
+            | C::Result
     )
 }
 
 /// Adds the columns of [`Kernel`] to a statement, in its order.
-fn kernel_columns(s: &mut SelectStatement, documents: Documents) {
+fn kernel_columns(s: &mut SelectStatement, read: KernelColumns) {
     for &column in KERNEL_COLUMNS {
-        if documents == Documents::Skip && is_document(column) {
-            s.expr(Expr::cust("NULL"));
-        } else {
+        if read.reads(column) {
             s.column((kernels::Entity, column));
+        } else {
+            s.expr(Expr::cust("NULL"));
         }
     }
 }
@@ -222,10 +266,10 @@ fn kernel_columns(s: &mut SelectStatement, documents: Documents) {
 async fn select_kernels(
     db: &DatabaseConnection,
     filter: Condition,
-    documents: Documents,
+    columns: KernelColumns,
 ) -> Result<Vec<Kernel>> {
     let mut q = Query::select().from(kernels::Entity).to_owned();
-    kernel_columns(&mut q, documents);
+    kernel_columns(&mut q, columns);
     q.cond_where(filter)
         .order_by(kernels::Column::ClusterIdx, Order::Asc)
         .order_by(kernels::Column::Id, Order::Asc);
@@ -303,8 +347,8 @@ fn last_updated() -> Expr {
 
 /// The kernel columns with the names of the group and the user. Subqueries rather than joins:
 /// PostgreSQL plans them far faster, and a page reads few rows (see `ListFields::base_from`).
-fn session_columns(s: &mut SelectStatement, documents: Documents) {
-    kernel_columns(s, documents);
+fn session_columns(s: &mut SelectStatement, columns: KernelColumns) {
+    kernel_columns(s, columns);
     s.expr_as(
         Expr::cust("(SELECT name FROM groups WHERE groups.id = kernels.group_id)"),
         Alias::new("group_name"),
@@ -329,7 +373,7 @@ async fn select_sessions(
     conditions: Vec<Expr>,
 ) -> Result<Vec<SessionRow>> {
     let mut q = Query::select().from(kernels::Entity).to_owned();
-    session_columns(&mut q, Documents::Read);
+    session_columns(&mut q, KernelColumns::ALL);
     q.and_where(k("cluster_role").eq(MAIN_ROLE));
     for c in conditions {
         q.and_where(c);
@@ -378,11 +422,11 @@ pub async fn page(
     page: &PageRequest,
     filter: SessionFilter,
     hide_agents: bool,
-    documents: Documents,
+    columns: KernelColumns,
 ) -> Result<(Vec<SessionRow>, i64)> {
     let query = ListQuery {
         fields: list_fields::sessions(hide_agents),
-        columns: |s: &mut SelectStatement| session_columns(s, documents),
+        columns: |s: &mut SelectStatement| session_columns(s, columns),
         conditions: session_conditions(caller, filter)?,
         default_order: vec![(last_updated(), Order::Desc), (k("id"), Order::Asc)],
     };
@@ -412,7 +456,7 @@ pub async fn legacy_page(
         &PageRequest::new(limit, offset, None, order),
         filter,
         false,
-        Documents::Read,
+        KernelColumns::ALL,
     )
     .await
 }
@@ -454,7 +498,7 @@ pub async fn container(
     if let Some(ak) = scope.owner {
         filter = filter.add(kernels::Column::AccessKey.eq(ak));
     }
-    Ok(select_kernels(db, filter, Documents::Read).await?.pop())
+    Ok(select_kernels(db, filter, KernelColumns::ALL).await?.pop())
 }
 
 /// `compute_container_list`: the containers of one session.
@@ -473,7 +517,7 @@ pub async fn container_page(
     }
     let query = ListQuery {
         fields: list_fields::containers(hide_agents),
-        columns: |s: &mut SelectStatement| kernel_columns(s, Documents::Read),
+        columns: |s: &mut SelectStatement| kernel_columns(s, KernelColumns::ALL),
         conditions,
         default_order: vec![
             (last_updated(), Order::Desc),
@@ -493,11 +537,11 @@ pub async fn container_page(
 pub async fn containers_of(
     db: &DatabaseConnection,
     session_ids: &[Uuid],
-    documents: Documents,
+    columns: KernelColumns,
 ) -> Result<HashMap<Uuid, Vec<Kernel>>> {
     let filter =
         Condition::all().add(kernels::Column::SessionId.is_in(session_ids.iter().copied()));
-    let rows = select_kernels(db, filter, documents).await?;
+    let rows = select_kernels(db, filter, columns).await?;
     Ok(group_by(rows.into_iter().map(|k| (k.session_id, k))))
 }
 
@@ -511,7 +555,7 @@ pub async fn containers_on(
     if let Some(statuses) = statuses {
         filter = filter.add(kernels::Column::Status.is_in(statuses));
     }
-    let rows = select_kernels(db, filter, Documents::Read).await?;
+    let rows = select_kernels(db, filter, KernelColumns::ALL).await?;
     Ok(group_by(
         rows.into_iter().filter_map(|k| Some((k.agent.clone()?, k))),
     ))
@@ -565,4 +609,25 @@ pub async fn of_keypairs(
         rows.into_iter()
             .filter_map(|s| Some((s.kernel.access_key.clone()?, s))),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kernel_column_has_a_bit() {
+        use sea_orm::Iterable;
+        assert!(kernels::Column::iter().all(|c| (c as u64) < 64));
+        let all = KernelColumns::ALL;
+        let none = KernelColumns::REQUIRED;
+        assert!(none.reads(kernels::Column::Status));
+        assert!(!none.reads(kernels::Column::Agent));
+        assert!(none
+            .with(kernels::Column::Agent)
+            .reads(kernels::Column::Agent));
+        assert!(all.reads(kernels::Column::LastStat));
+        assert!(!KernelColumns::without_documents().reads(kernels::Column::LastStat));
+        assert!(KernelColumns::without_documents().reads(kernels::Column::Agent));
+    }
 }
