@@ -172,22 +172,52 @@ async fn bootstrap_script(
     Ok(Json(Value::String(script)))
 }
 
-// /group-config
+// /group-config and /domain-config
 
-async fn group_owner(
-    state: &AppState,
-    caller: &Identity,
-    p: &mut Checker,
-    action: Action,
-) -> Result<Owner, ApiError> {
-    let group = p.string_of(&["group", "groupId", "group_id"]);
-    let domain = p.optional_string("domain");
-    p.check()?;
-    let group = GroupRef::parse(&group);
-    Ok(dotfiles::group_owner(&state.db, caller, &group, domain.as_deref(), action).await?)
+/// How a request names the group or domain whose dotfiles it works on.
+trait SharedOwner {
+    fn owner(
+        state: &AppState,
+        caller: &Identity,
+        p: &mut Checker,
+        action: Action,
+    ) -> impl std::future::Future<Output = Result<Owner, ApiError>> + Send;
 }
 
-async fn create_group_dotfile(
+/// `group` (or `groupId`, `group_id`): an id, or a name with `domain`.
+struct GroupDotfiles;
+/// `domain`: a name.
+struct DomainDotfiles;
+
+impl SharedOwner for GroupDotfiles {
+    async fn owner(
+        state: &AppState,
+        caller: &Identity,
+        p: &mut Checker,
+        action: Action,
+    ) -> Result<Owner, ApiError> {
+        let group = p.string_of(&["group", "groupId", "group_id"]);
+        let domain = p.optional_string("domain");
+        p.check()?;
+        let group = GroupRef::parse(&group);
+        Ok(dotfiles::group_owner(&state.db, caller, &group, domain.as_deref(), action).await?)
+    }
+}
+
+impl SharedOwner for DomainDotfiles {
+    async fn owner(
+        state: &AppState,
+        caller: &Identity,
+        p: &mut Checker,
+        action: Action,
+    ) -> Result<Owner, ApiError> {
+        let domain = p.string("domain");
+        p.check()?;
+        Ok(dotfiles::domain_owner(&state.db, caller, &domain, action).await?)
+    }
+}
+
+async fn create_shared<S: SharedOwner>(
     State(state): State<AppState>,
     _: ReadAllowed,
     AdminCaller(caller): AdminCaller,
@@ -195,14 +225,14 @@ async fn create_group_dotfile(
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
     let mut p = checker(&query, &body)?;
-    let owner = group_owner(&state, &caller, &mut p, Action::Create).await?;
+    let owner = S::owner(&state, &caller, &mut p, Action::Create).await?;
     let file = dotfile(&mut p);
     p.finish(false)?;
     dotfiles::create(&state.db, &owner, file, None).await?;
     Ok(empty())
 }
 
-async fn group_dotfiles(
+async fn shared_dotfiles<S: SharedOwner>(
     State(state): State<AppState>,
     _: ReadAllowed,
     Caller(caller): Caller,
@@ -210,13 +240,13 @@ async fn group_dotfiles(
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
     let mut p = checker(&query, &body)?;
-    let owner = group_owner(&state, &caller, &mut p, Action::Read).await?;
+    let owner = S::owner(&state, &caller, &mut p, Action::Read).await?;
     let path = p.optional_text("path");
     p.finish(false)?;
     list_or_get(&state, &owner, path).await
 }
 
-async fn update_group_dotfile(
+async fn update_shared<S: SharedOwner>(
     State(state): State<AppState>,
     _: ReadAllowed,
     AdminCaller(caller): AdminCaller,
@@ -224,14 +254,14 @@ async fn update_group_dotfile(
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
     let mut p = checker(&query, &body)?;
-    let owner = group_owner(&state, &caller, &mut p, Action::Update).await?;
+    let owner = S::owner(&state, &caller, &mut p, Action::Update).await?;
     let file = dotfile(&mut p);
     p.finish(false)?;
     dotfiles::update(&state.db, &owner, file).await?;
     Ok(empty())
 }
 
-async fn delete_group_dotfile(
+async fn delete_shared<S: SharedOwner>(
     State(state): State<AppState>,
     _: ReadAllowed,
     AdminCaller(caller): AdminCaller,
@@ -239,79 +269,7 @@ async fn delete_group_dotfile(
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
     let mut p = checker(&query, &body)?;
-    let owner = group_owner(&state, &caller, &mut p, Action::Delete).await?;
-    let path = p.string("path");
-    p.finish(false)?;
-    dotfiles::delete(&state.db, &owner, &path).await?;
-    Ok(success())
-}
-
-// /domain-config
-
-async fn domain_owner(
-    state: &AppState,
-    caller: &Identity,
-    p: &mut Checker,
-    action: Action,
-) -> Result<Owner, ApiError> {
-    let domain = p.string("domain");
-    p.check()?;
-    Ok(dotfiles::domain_owner(&state.db, caller, &domain, action).await?)
-}
-
-async fn create_domain_dotfile(
-    State(state): State<AppState>,
-    _: ReadAllowed,
-    AdminCaller(caller): AdminCaller,
-    Query(query): QueryParams,
-    body: Bytes,
-) -> Result<Json<Value>, ApiError> {
-    let mut p = checker(&query, &body)?;
-    let owner = domain_owner(&state, &caller, &mut p, Action::Create).await?;
-    let file = dotfile(&mut p);
-    p.finish(false)?;
-    dotfiles::create(&state.db, &owner, file, None).await?;
-    Ok(empty())
-}
-
-async fn domain_dotfiles(
-    State(state): State<AppState>,
-    _: ReadAllowed,
-    Caller(caller): Caller,
-    Query(query): QueryParams,
-    body: Bytes,
-) -> Result<Json<Value>, ApiError> {
-    let mut p = checker(&query, &body)?;
-    let owner = domain_owner(&state, &caller, &mut p, Action::Read).await?;
-    let path = p.optional_text("path");
-    p.finish(false)?;
-    list_or_get(&state, &owner, path).await
-}
-
-async fn update_domain_dotfile(
-    State(state): State<AppState>,
-    _: ReadAllowed,
-    AdminCaller(caller): AdminCaller,
-    Query(query): QueryParams,
-    body: Bytes,
-) -> Result<Json<Value>, ApiError> {
-    let mut p = checker(&query, &body)?;
-    let owner = domain_owner(&state, &caller, &mut p, Action::Update).await?;
-    let file = dotfile(&mut p);
-    p.finish(false)?;
-    dotfiles::update(&state.db, &owner, file).await?;
-    Ok(empty())
-}
-
-async fn delete_domain_dotfile(
-    State(state): State<AppState>,
-    _: ReadAllowed,
-    AdminCaller(caller): AdminCaller,
-    Query(query): QueryParams,
-    body: Bytes,
-) -> Result<Json<Value>, ApiError> {
-    let mut p = checker(&query, &body)?;
-    let owner = domain_owner(&state, &caller, &mut p, Action::Delete).await?;
+    let owner = S::owner(&state, &caller, &mut p, Action::Delete).await?;
     let path = p.string("path");
     p.finish(false)?;
     dotfiles::delete(&state.db, &owner, &path).await?;
@@ -333,17 +291,17 @@ pub fn router(state: AppState) -> Router<AppState> {
         )
         .route(
             "/group-config/dotfiles",
-            get(group_dotfiles)
-                .post(create_group_dotfile)
-                .patch(update_group_dotfile)
-                .delete(delete_group_dotfile),
+            get(shared_dotfiles::<GroupDotfiles>)
+                .post(create_shared::<GroupDotfiles>)
+                .patch(update_shared::<GroupDotfiles>)
+                .delete(delete_shared::<GroupDotfiles>),
         )
         .route(
             "/domain-config/dotfiles",
-            get(domain_dotfiles)
-                .post(create_domain_dotfile)
-                .patch(update_domain_dotfile)
-                .delete(delete_domain_dotfile),
+            get(shared_dotfiles::<DomainDotfiles>)
+                .post(create_shared::<DomainDotfiles>)
+                .patch(update_shared::<DomainDotfiles>)
+                .delete(delete_shared::<DomainDotfiles>),
         )
         .route_layer(axum::middleware::from_fn_with_state(
             state,
