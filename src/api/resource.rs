@@ -111,9 +111,9 @@ async fn group_figures_visible(state: &AppState) -> Result<bool, ApiError> {
 
 fn preset_json(p: &PresetAvailability) -> Value {
     json!({
-        "name": p.name,
-        "resource_slots": slots_json(&p.resource_slots),
-        "shared_memory": p.shared_memory.map(|m| m.to_string()),
+        "name": p.preset.name,
+        "resource_slots": slots_json(&p.preset.resource_slots),
+        "shared_memory": p.preset.shared_memory.map(|m| m.to_string()),
         "allocatable": p.allocatable,
     })
 }

@@ -194,10 +194,30 @@ pub struct ScalingGroupStanding {
 /// A preset and whether some agent could take it within the caller's limits now.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PresetAvailability {
+    pub preset: Preset,
+    pub allocatable: bool,
+}
+
+/// A resource preset over the known slots (unknown slots dropped, missing ones zero).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Preset {
     pub name: String,
     pub resource_slots: ResourceSlot,
     pub shared_memory: Option<i64>,
-    pub allocatable: bool,
+}
+
+async fn known_presets(conn: &impl ConnectionTrait, known: &KnownSlots) -> Result<Vec<Preset>> {
+    let presets = resource_presets::Entity::find().all(conn).await?;
+    presets
+        .into_iter()
+        .map(|p| {
+            Ok(Preset {
+                resource_slots: with_known(&only_known(&p.resource_slots, known), known)?,
+                name: p.name,
+                shared_memory: p.shared_memory,
+            })
+        })
+        .collect()
 }
 
 /// What `check-presets` reports.
@@ -361,22 +381,20 @@ async fn check_presets_in(
     cap_known(&mut scaling_group_remaining, &keypair.remaining, &known);
 
     // Presets: allocatable when one agent has room for it and the caller's limits allow it.
-    let presets = resource_presets::Entity::find().all(txn).await?;
-    let presets = presets
+    let presets = known_presets(txn, &known)
+        .await?
         .into_iter()
-        .map(|p| {
-            let slots = with_known(&only_known(&p.resource_slots, &known), &known)?;
+        .map(|preset| {
+            let slots = &preset.resource_slots;
             let allocatable = agent_left
                 .iter()
-                .any(|left| left.ge(&slots) && keypair.remaining.ge(&slots));
-            Ok(PresetAvailability {
-                name: p.name,
-                resource_slots: slots,
-                shared_memory: p.shared_memory,
+                .any(|left| left.ge(slots) && keypair.remaining.ge(slots));
+            PresetAvailability {
+                preset,
                 allocatable,
-            })
+            }
         })
-        .collect::<Result<Vec<_>>>()?;
+        .collect();
 
     Ok(PresetCheck {
         keypair,
@@ -388,23 +406,9 @@ async fn check_presets_in(
     })
 }
 
-/// The presets as `GET /resource/presets` lists them: every known slot, unknown ones dropped.
-pub async fn presets(
-    db: &DatabaseConnection,
-    known: &KnownSlots,
-) -> Result<Vec<PresetAvailability>> {
-    let presets = resource_presets::Entity::find().all(db).await?;
-    presets
-        .into_iter()
-        .map(|p| {
-            Ok(PresetAvailability {
-                resource_slots: with_known(&only_known(&p.resource_slots, known), known)?,
-                name: p.name,
-                shared_memory: p.shared_memory,
-                allocatable: false,
-            })
-        })
-        .collect()
+/// The presets as `GET /resource/presets` lists them.
+pub async fn presets(db: &DatabaseConnection, known: &KnownSlots) -> Result<Vec<Preset>> {
+    known_presets(db, known).await
 }
 
 /// What a recount changed.
