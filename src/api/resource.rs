@@ -98,17 +98,6 @@ async fn presets(State(state): State<AppState>, _: Caller) -> Result<Json<Value>
     Ok(Json(json!({ "presets": presets })))
 }
 
-/// Whether group figures are shown (`config/api/resources/group_resource_visibility`, a
-/// boolean in 21.03's spellings; off unless set).
-async fn group_figures_visible(state: &AppState) -> Result<bool, ApiError> {
-    let raw = state
-        .etcd
-        .get("config/api/resources/group_resource_visibility")
-        .await
-        .map_err(crate::services::Error::from)?;
-    Ok(raw.is_some_and(|v| crate::config::reader::parse_bool(&v).unwrap_or(false)))
-}
-
 fn preset_json(p: &PresetAvailability) -> Value {
     json!({
         "name": p.preset.name,
@@ -132,7 +121,7 @@ async fn check_presets(
         .optional_string("group")
         .unwrap_or_else(|| "default".into());
     p.finish(false)?;
-    let show_group = group_figures_visible(&state).await?;
+    let show_group = resource_usage::group_figures_visible(&state.etcd).await?;
     let check = resource_usage::check_presets(
         &state.db,
         &caller,

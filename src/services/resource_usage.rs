@@ -220,6 +220,15 @@ async fn known_presets(conn: &impl ConnectionTrait, known: &KnownSlots) -> Resul
         .collect()
 }
 
+/// The etcd key that lets users see their group's limits and usage in `check-presets`.
+const GROUP_VISIBILITY_KEY: &str = "config/api/resources/group_resource_visibility";
+
+/// Whether group figures are shown: a boolean in 21.03's spellings, off unless set.
+pub async fn group_figures_visible(etcd: &crate::config::etcd::Etcd) -> Result<bool> {
+    let raw = etcd.get(GROUP_VISIBILITY_KEY).await?;
+    Ok(raw.is_some_and(|v| crate::config::reader::parse_bool(&v).unwrap_or(false)))
+}
+
 /// What `check-presets` reports.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PresetCheck {
