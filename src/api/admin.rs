@@ -7,8 +7,8 @@ use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
-use axum::{Extension, Json, Router};
-use serde_json::{json, Map, Value};
+use axum::{Extension, Router};
+use serde_json::{json, Value};
 
 use super::error::ApiError;
 use super::params::{self, Checker};
@@ -55,7 +55,7 @@ async fn gql_standard(
     body: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
     let response = run(state, identity, &query, &body).await?;
-    Ok(Json(response).into_response())
+    Ok(json_answer(gql::response::standard(&response)))
 }
 
 /// `POST /admin/graphql`: the bare `data`, or 400 `graphql-error` with the errors.
@@ -80,11 +80,20 @@ async fn gql_legacy(
         );
         return Ok(res);
     }
-    let data = response
-        .data
-        .into_json()
-        .unwrap_or(Value::Object(Map::new()));
-    Ok(Json(data).into_response())
+    Ok(json_answer(gql::response::value(&response.data)))
+}
+
+/// A JSON body written by `gql::response` (the engine's own serialization would not do: see
+/// there).
+fn json_answer(body: Vec<u8>) -> Response {
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            axum::http::HeaderValue::from_static("application/json"),
+        )],
+        body,
+    )
+        .into_response()
 }
 
 /// The `/admin` routes, all authenticated.

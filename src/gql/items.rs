@@ -13,6 +13,7 @@ use async_graphql::{
 
 use super::agent::{Agent, AgentList};
 use super::keypair::{KeyPair, KeyPairList};
+use super::response;
 use super::session::{
     ComputeContainer, ComputeContainerList, ComputeSession, ComputeSessionList,
     LegacyComputeSession, LegacyComputeSessionList,
@@ -101,9 +102,10 @@ impl<T: ContainerType> OutputType for Items<T> {
 
     /// Pages are what the admin API serves most, so their items are resolved leaner than the
     /// engine resolves objects: the selection (fragments expanded) is worked out once per item
-    /// type rather than per item, and each item's fields are resolved one after the other
-    /// instead of as a boxed future each (items still resolve side by side, so loads batch).
-    /// The schema registers no extensions, which this path would bypass.
+    /// type rather than per item, each item's fields are resolved one after the other instead
+    /// of as a boxed future each (items still resolve side by side, so loads batch), and each
+    /// item is written as JSON at once (see `response`) instead of as a tree of values to be
+    /// written later. The schema registers no extensions, which this path would bypass.
     async fn resolve(
         &self,
         ctx: &ContextSelectionSet<'_>,
@@ -117,18 +119,50 @@ impl<T: ContainerType> OutputType for Items<T> {
                 selections.push((type_name, fields));
             }
         }
-        let items = self.0.iter().enumerate().map(|(idx, item)| {
+        let fields_of = |item: &T| {
             let type_name = item.introspection_type_name();
-            let fields = selections
+            selections
                 .iter()
                 .find(|(name, _)| *name == type_name)
                 .map(|(_, fields)| fields.as_slice())
-                .unwrap_or_default();
+                .unwrap_or_default()
+        };
+        // A key selected twice merges its answers, which needs them as values.
+        if selections
+            .iter()
+            .any(|(_, fields)| has_repeated_keys(fields))
+        {
+            let items = self.0.iter().enumerate().map(|(idx, item)| {
+                let ctx_idx = ctx.with_index(idx);
+                async move { resolve_fields(&ctx_idx, item, fields_of(item)).await }
+            });
+            return Ok(Value::List(futures::future::join_all(items).await));
+        }
+        let items = self.0.iter().enumerate().map(|(idx, item)| {
             let ctx_idx = ctx.with_index(idx);
-            async move { resolve_fields(&ctx_idx, item, fields).await }
+            async move { write_fields(&ctx_idx, item, fields_of(item)).await }
         });
-        Ok(Value::List(futures::future::join_all(items).await))
+        let items = futures::future::join_all(items).await;
+        let mut list = Vec::with_capacity(items.iter().map(|i| i.len() + 1).sum::<usize>() + 2);
+        list.push(b'[');
+        for (i, item) in items.iter().enumerate() {
+            if i > 0 {
+                list.push(b',');
+            }
+            list.extend_from_slice(item);
+        }
+        list.push(b']');
+        Ok(response::raw(list.into()))
     }
+}
+
+fn has_repeated_keys(fields: &[&Positioned<Field>]) -> bool {
+    fields.iter().enumerate().any(|(i, field)| {
+        let key = field.node.response_key();
+        fields[..i]
+            .iter()
+            .any(|f| f.node.response_key().node == key.node)
+    })
 }
 
 /// The fields selected of an object of `type_name` (listed as `T`), fragments expanded where
@@ -205,6 +239,46 @@ async fn resolve_fields<T: ContainerType>(
     } else {
         Value::Object(answer)
     }
+}
+
+/// `fields` of `object` written as a JSON object, in order. A failed field is `null` beside
+/// its error (as graphene answered); an object whose every field failed is `null`.
+async fn write_fields<T: ContainerType>(
+    ctx: &ContextSelectionSet<'_>,
+    object: &T,
+    fields: &[&Positioned<Field>],
+) -> Vec<u8> {
+    let mut out = Vec::with_capacity(fields.len() * 40);
+    let mut answered = false;
+    out.push(b'{');
+    for (i, field) in fields.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        response::write_str(&mut out, field.node.response_key().node.as_str());
+        out.push(b':');
+        if field.node.name.node == "__typename" {
+            response::write_str(&mut out, &object.introspection_type_name());
+            answered = true;
+            continue;
+        }
+        match object.resolve_field(&ctx.with_field(field)).await {
+            Ok(value) => {
+                response::write_value(&mut out, &value.unwrap_or_default());
+                answered = true;
+            }
+            Err(e) => {
+                ctx.add_error(e);
+                out.extend_from_slice(b"null");
+            }
+        }
+    }
+    out.push(b'}');
+    if !answered {
+        out.clear();
+        out.extend_from_slice(b"null");
+    }
+    out
 }
 
 fn merge_into(answer: &mut IndexMap<Name, Value>, key: Name, value: Value) {

@@ -15,6 +15,7 @@ pub mod loaders;
 pub mod mutation;
 pub mod policy;
 pub mod query;
+pub mod response;
 pub mod scalars;
 pub mod scaling_group;
 pub mod session;

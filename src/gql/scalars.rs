@@ -4,6 +4,8 @@
 use async_graphql::{InputValueError, InputValueResult, Number, Scalar, ScalarType, Value};
 use chrono::{DateTime as ChronoDateTime, FixedOffset, SecondsFormat, Timelike};
 
+use super::response;
+
 /// A timestamp, printed as Python's `datetime.isoformat()` prints an aware datetime
 /// (`2021-08-15T01:02:03.456789+00:00`; no fraction when the microseconds are zero).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,23 +50,28 @@ impl ScalarType for DateTime {
 #[derive(Debug, Clone, PartialEq)]
 pub struct JsonString(Json);
 
-/// Outputs are rendered once, straight from whatever holds the document (no copy of it);
-/// inputs keep the parsed document for the services.
+/// Outputs are written once, straight from whatever holds the document, as the JSON string
+/// literal of the response (so a document shared by many responses is escaped once); inputs
+/// keep the parsed document for the services.
 #[derive(Debug, Clone, PartialEq)]
 enum Json {
-    Rendered(String),
+    Written(bytes::Bytes),
     Parsed(serde_json::Value),
 }
 
 impl JsonString {
     /// Any serializable document (a row's JSON column, resource slots, live statistics).
     pub fn of<T: serde::Serialize + ?Sized>(document: &T) -> Self {
-        JsonString(Json::Rendered(python_json_dumps(document)))
+        JsonString(Json::Written(response::string_literal(&python_json_dumps(
+            document,
+        ))))
     }
 
     /// Live statistics, rendered once per document (documents outlive requests).
     pub fn stat(stat: &crate::services::live_stats::LiveStat) -> Self {
-        JsonString(Json::Rendered(stat.rendered(python_json_dumps).to_owned()))
+        JsonString(Json::Written(stat.rendered(|stat| {
+            response::string_literal(&python_json_dumps(stat))
+        })))
     }
 
     /// Resource slots as 21.03 shows them: amounts as decimal strings.
@@ -85,8 +92,11 @@ impl JsonString {
     pub fn into_value(self) -> serde_json::Value {
         match self.0 {
             Json::Parsed(value) => value,
-            // Rendered text is always valid JSON: it was printed by `python_json_dumps`.
-            Json::Rendered(text) => serde_json::from_str(&text).unwrap_or_default(),
+            // Written text is always a literal of valid JSON: see `of`.
+            Json::Written(literal) => serde_json::from_slice::<String>(&literal)
+                .ok()
+                .and_then(|text| serde_json::from_str(&text).ok())
+                .unwrap_or_default(),
         }
     }
 }
@@ -104,7 +114,7 @@ impl ScalarType for JsonString {
 
     fn to_value(&self) -> Value {
         match &self.0 {
-            Json::Rendered(text) => Value::String(text.clone()),
+            Json::Written(literal) => response::raw(literal.clone()),
             Json::Parsed(value) => Value::String(python_json_dumps(value)),
         }
     }

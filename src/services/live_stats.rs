@@ -26,7 +26,7 @@ const MAX_DEPTH: usize = 32;
 #[derive(Debug, Default)]
 pub struct LiveStat {
     bytes: Vec<u8>,
-    rendered: OnceLock<String>,
+    rendered: OnceLock<bytes::Bytes>,
 }
 
 impl PartialEq for LiveStat {
@@ -50,8 +50,8 @@ impl LiveStat {
     }
 
     /// The document rendered by `render`, which runs once per document.
-    pub fn rendered(&self, render: impl FnOnce(&LiveStat) -> String) -> &str {
-        self.rendered.get_or_init(|| render(self))
+    pub fn rendered(&self, render: impl FnOnce(&LiveStat) -> bytes::Bytes) -> bytes::Bytes {
+        self.rendered.get_or_init(|| render(self)).clone()
     }
 
     /// The number at `path` (map keys), stored as a decimal string or a number.

@@ -24,6 +24,7 @@ pub mod mutation;
 pub mod rate_limit;
 pub mod resource_presets;
 pub mod resource_usage;
+pub mod rows;
 pub mod scaling_groups;
 pub mod scope;
 pub mod sessions;

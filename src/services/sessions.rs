@@ -8,14 +8,16 @@ use entities::enums::{KernelStatus, SessionResult, SessionTypes};
 use entities::{kernels, session_dependencies, RawJson, ResourceSlot};
 use sea_orm::prelude::DateTimeWithTimeZone;
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, Order, Query, SelectStatement};
+use sea_orm::sqlx::types::Json;
 use sea_orm::{
     ActiveEnum, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
-    FromQueryResult, QueryFilter, QueryResult,
+    QueryFilter,
 };
 use uuid::Uuid;
 
 use super::auth::Identity;
 use super::listing::{fetch_page, group_by, ListQuery, PageRequest};
+use super::rows::{self, RowReader};
 use super::scope::{parse_status_list, scoped, Scope};
 use super::{list_fields, Error, Result};
 
@@ -79,50 +81,50 @@ pub struct Kernel {
     pub last_stat: Option<RawJson>,
 }
 
-/// Rows whose first columns are [`KERNEL_COLUMNS`] (every kernel read selects them so), read
-/// by position: a lookup by name costs an allocation and a hash per column, which was the
-/// largest cost of a page of sessions. `pre` is not used.
-impl FromQueryResult for Kernel {
-    fn from_query_result(row: &QueryResult, _pre: &str) -> Result<Self, sea_orm::DbErr> {
-        let mut column = 0..;
-        let mut next = || column.next().unwrap_or_default();
+impl Kernel {
+    /// The next columns of a row, [`KERNEL_COLUMNS`] in order (every kernel read selects them
+    /// first): read by position, as names would cost a lookup and an allocation per column.
+    fn read(r: &mut RowReader) -> Result<Kernel, sea_orm::DbErr> {
+        let json = |r: &mut RowReader| -> Result<Option<RawJson>, sea_orm::DbErr> {
+            Ok(r.get::<Option<Json<RawJson>>>()?.map(|j| j.0))
+        };
         // The fields are read in the order of KERNEL_COLUMNS.
         Ok(Kernel {
-            id: row.try_get_by_index(next())?,
-            session_id: row.try_get_by_index(next())?,
-            session_name: row.try_get_by_index(next())?,
-            session_type: row.try_get_by_index(next())?,
-            cluster_mode: row.try_get_by_index(next())?,
-            cluster_size: row.try_get_by_index(next())?,
-            cluster_role: row.try_get_by_index(next())?,
-            cluster_idx: row.try_get_by_index(next())?,
-            cluster_hostname: row.try_get_by_index(next())?,
-            scaling_group: row.try_get_by_index(next())?,
-            agent: row.try_get_by_index(next())?,
-            domain_name: row.try_get_by_index(next())?,
-            group_id: row.try_get_by_index(next())?,
-            user_uuid: row.try_get_by_index(next())?,
-            access_key: row.try_get_by_index(next())?,
-            image: row.try_get_by_index(next())?,
-            registry: row.try_get_by_index(next())?,
-            tag: row.try_get_by_index(next())?,
-            container_id: row.try_get_by_index(next())?,
-            occupied_slots: row.try_get_by_index(next())?,
-            occupied_shares: row.try_get_by_index(next())?,
-            mounts: row.try_get_by_index(next())?,
-            resource_opts: row.try_get_by_index(next())?,
-            service_ports: row.try_get_by_index(next())?,
-            created_at: row.try_get_by_index(next())?,
-            terminated_at: row.try_get_by_index(next())?,
-            starts_at: row.try_get_by_index(next())?,
-            status: row.try_get_by_index(next())?,
-            status_changed: row.try_get_by_index(next())?,
-            status_info: row.try_get_by_index(next())?,
-            status_data: row.try_get_by_index(next())?,
-            startup_command: row.try_get_by_index(next())?,
-            result: row.try_get_by_index(next())?,
-            num_queries: row.try_get_by_index(next())?,
-            last_stat: row.try_get_by_index(next())?,
+            id: r.get()?,
+            session_id: r.get()?,
+            session_name: r.get()?,
+            session_type: r.label()?,
+            cluster_mode: r.get()?,
+            cluster_size: r.get()?,
+            cluster_role: r.get()?,
+            cluster_idx: r.get()?,
+            cluster_hostname: r.get()?,
+            scaling_group: r.get()?,
+            agent: r.get()?,
+            domain_name: r.get()?,
+            group_id: r.get()?,
+            user_uuid: r.get()?,
+            access_key: r.get()?,
+            image: r.get()?,
+            registry: r.get()?,
+            tag: r.get()?,
+            container_id: r.get()?,
+            occupied_slots: r.get::<Json<ResourceSlot>>()?.0,
+            occupied_shares: json(r)?,
+            mounts: r.get()?,
+            resource_opts: json(r)?,
+            service_ports: json(r)?,
+            created_at: r.get()?,
+            terminated_at: r.get()?,
+            starts_at: r.get()?,
+            status: r.label()?,
+            status_changed: r.get()?,
+            status_info: r.get()?,
+            status_data: json(r)?,
+            startup_command: r.get()?,
+            result: r.label()?,
+            num_queries: r.get()?,
+            last_stat: json(r)?,
         })
     }
 }
@@ -275,10 +277,7 @@ async fn select_kernels(
         .order_by(kernels::Column::Id, Order::Asc);
     let stmt = db.get_database_backend().build(&q);
     let rows = db.query_all_raw(stmt).await?;
-    Ok(rows
-        .iter()
-        .map(|r| Kernel::from_query_result(r, ""))
-        .collect::<Result<_, _>>()?)
+    Ok(rows::read_all(&rows, Kernel::read)?)
 }
 
 /// A session: its main kernel with the names of its group and user.
@@ -359,11 +358,12 @@ fn session_columns(s: &mut SelectStatement, columns: KernelColumns) {
     );
 }
 
-fn session_row(row: &QueryResult) -> Result<SessionRow, sea_orm::DbErr> {
+/// A row of [`session_columns`].
+fn session_row(r: &mut RowReader) -> Result<SessionRow, sea_orm::DbErr> {
     Ok(SessionRow {
-        kernel: Kernel::from_query_result(row, "")?,
-        group_name: row.try_get_by_index(KERNEL_COLUMNS.len())?,
-        user_email: row.try_get_by_index(KERNEL_COLUMNS.len() + 1)?,
+        kernel: Kernel::read(r)?,
+        group_name: r.get()?,
+        user_email: r.get()?,
     })
 }
 
@@ -381,7 +381,7 @@ async fn select_sessions(
     q.order_by_expr(last_updated(), Order::Desc);
     let stmt = db.get_database_backend().build(&q);
     let rows = db.query_all_raw(stmt).await?;
-    Ok(rows.iter().map(session_row).collect::<Result<_, _>>()?)
+    Ok(rows::read_all(&rows, session_row)?)
 }
 
 /// `compute_session(id)`, within the caller's scope.
@@ -431,11 +431,7 @@ pub async fn page(
         default_order: vec![(last_updated(), Order::Desc), (k("id"), Order::Asc)],
     };
     let page = fetch_page(db, query, page).await?;
-    let rows = page
-        .rows
-        .iter()
-        .map(session_row)
-        .collect::<Result<_, _>>()?;
+    let rows = rows::read_all(&page.rows, session_row)?;
     Ok((rows, page.total_count))
 }
 
@@ -525,11 +521,7 @@ pub async fn container_page(
         ],
     };
     let page = fetch_page(db, query, page).await?;
-    let rows = page
-        .rows
-        .iter()
-        .map(|r| Kernel::from_query_result(r, ""))
-        .collect::<Result<_, _>>()?;
+    let rows = rows::read_all(&page.rows, Kernel::read)?;
     Ok((rows, page.total_count))
 }
 

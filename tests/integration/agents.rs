@@ -146,7 +146,7 @@ impl Cluster {
         )
         .await;
         assert!(response.errors.is_empty(), "{:?}", response.errors);
-        let data = response.data.into_json().unwrap();
+        let data = bai_manager::gql::response::to_json(&response.data);
         data["agent_list"]["items"]
             .as_array()
             .unwrap()

@@ -268,6 +268,32 @@ async fn sessions_are_scoped_filtered_ordered_and_paged() {
 }
 
 #[tokio::test]
+async fn a_failed_field_of_a_page_item_is_null_beside_its_error() {
+    let api = seeded().await;
+    // Items are written as JSON as they resolve; a field that fails is null in its place.
+    let body = api
+        .query(
+            SUPERADMIN,
+            "{ keypair_list(limit: 2, offset: 0, order: \"access_key\") { items { access_key \
+             compute_sessions(status: \"BOGUS\") { id } is_active } } }",
+        )
+        .await;
+    let items = &body["data"]["keypair_list"]["items"];
+    assert_eq!(items.as_array().map(Vec::len), Some(2), "{body}");
+    for item in items.as_array().unwrap() {
+        assert!(item["access_key"].is_string(), "{body}");
+        assert_eq!(item["compute_sessions"], Value::Null, "{body}");
+        assert_eq!(item["is_active"], true, "{body}");
+    }
+    assert_eq!(
+        body["errors"][0]["path"],
+        json!(["keypair_list", "items", 0, "compute_sessions"]),
+        "{body}"
+    );
+    assert!(error_message(&body).unwrap().contains("BOGUS"), "{body}");
+}
+
+#[tokio::test]
 async fn user_and_agent_lists_with_filter_and_order() {
     let api = seeded().await;
     let body = api
