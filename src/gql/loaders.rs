@@ -14,6 +14,7 @@ use sea_orm::DatabaseConnection;
 use uuid::Uuid;
 
 use super::error::to_gql;
+use super::RequestContext;
 use crate::services::auth::Identity;
 use crate::services::sessions::{Kernel, KernelColumns, SessionRow};
 use crate::services::{self, Error};
@@ -55,6 +56,46 @@ where
         // An error here is reported by the items' own loads.
         let _ = ctx.data_unchecked::<RequestLoader>().load_many(keys).await;
     }
+}
+
+/// Puts the containers of a page of sessions in the request's cache when the document selects
+/// `fields` of its items. Only the kernels beyond the page's main kernels are read (each
+/// session's main kernel is one of its containers, and the page read it with `columns` or
+/// more), so the kernel of a single-node session is read once, not twice.
+pub async fn feed_containers(
+    ctx: &Context<'_>,
+    fields: &[&str],
+    sessions: &[Arc<SessionRow>],
+    columns: KernelColumns,
+) {
+    let look_ahead = ctx.look_ahead();
+    if !fields.iter().any(|f| look_ahead.field(f).exists()) {
+        return;
+    }
+    let mut session_ids: Vec<Uuid> = sessions.iter().map(|s| s.kernel.session_id).collect();
+    session_ids.sort();
+    session_ids.dedup();
+    let known: Vec<Uuid> = sessions.iter().map(|s| s.kernel.id).collect();
+    let db = &ctx.data_unchecked::<RequestContext>().state.db;
+    let Ok(others) = services::sessions::containers_of(db, &session_ids, columns, &known).await
+    else {
+        // The items' own loads read them again, and report the error.
+        return;
+    };
+    let mut containers: HashMap<Uuid, Vec<Arc<Kernel>>> = others
+        .into_iter()
+        .map(|(id, kernels)| (id, kernels.into_iter().map(Arc::new).collect()))
+        .collect();
+    for s in sessions {
+        let of_session = containers.entry(s.kernel.session_id).or_default();
+        of_session.push(s.kernel.clone());
+    }
+    let loader = ctx.data_unchecked::<RequestLoader>();
+    let entries = containers.into_iter().map(|(id, mut kernels)| {
+        kernels.sort_by_key(|k| (k.cluster_idx, k.id));
+        (ContainersOfSession(id, columns), Arc::from(kernels))
+    });
+    loader.feed_many(entries).await;
 }
 
 /// Loads one key with the request's loader; a missing entry is the type's empty value.
@@ -176,7 +217,7 @@ impl Loader<ContainersOfSession> for Batch {
                 .filter(|k| k.1 == columns)
                 .map(|k| k.0)
                 .collect();
-            let rows = services::sessions::containers_of(&self.db, &ids, columns).await?;
+            let rows = services::sessions::containers_of(&self.db, &ids, columns, &[]).await?;
             found.extend(
                 rows.into_iter()
                     .map(|(id, v)| (ContainersOfSession(id, columns), shared(v))),

@@ -12,7 +12,7 @@ use super::keypair::{KeyPair, KeyPairList};
 use super::policy::{KeyPairResourcePolicy, ResourcePreset};
 use super::scaling_group::ScalingGroup;
 use super::session::{
-    session_columns, ComputeContainer, ComputeContainerList, ComputeSession, ComputeSessionList,
+    page_columns, ComputeContainer, ComputeContainerList, ComputeSession, ComputeSessionList,
     LegacyComputeSession, LegacyComputeSessionList,
 };
 use super::storage::{StorageVolume, StorageVolumeList};
@@ -547,7 +547,7 @@ impl Queries {
             access_key,
             status,
         };
-        let columns = session_columns(ctx.look_ahead().field("items"));
+        let columns = page_columns(ctx.field());
         let found = sessions::page(
             &rc.state.db,
             &rc.identity,
@@ -558,7 +558,7 @@ impl Queries {
         )
         .await
         .gql()?;
-        Ok(Some(ComputeSessionList::new(found)))
+        Ok(Some(ComputeSessionList::new(found, columns)))
     }
 
     #[allow(clippy::too_many_arguments)]

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use async_graphql::{Context, Lookahead, Object, Result, SelectionField, ID};
+use async_graphql::{Context, Object, Result, SelectionField, ID};
 use entities::enums::ClusterMode;
 use entities::kernels;
 use entities::resource_slot::SlotAmount;
@@ -11,7 +11,9 @@ use sea_orm::ActiveEnum;
 use uuid::Uuid;
 
 use super::items::{clamp_count, Items};
-use super::loaders::{load, prime, ContainersOfSession, DependenciesOfSession, LiveStatOf};
+use super::loaders::{
+    feed_containers, load, prime, ContainersOfSession, DependenciesOfSession, LiveStatOf,
+};
 use super::scalars::{BigInt, DateTime, JsonString};
 use super::RequestContext;
 use crate::services::live_stats::KernelStat;
@@ -32,17 +34,21 @@ async fn kernel_stat(ctx: &Context<'_>, k: &Kernel) -> Result<Option<KernelStat>
 const SESSION_DOCUMENT_FIELDS: &[&str] =
     &["status_data", "resource_opts", "service_ports", "mounts"];
 
-/// The kernel columns a page of sessions reads for the selection of its `items`: all but the
-/// JSON documents unless a field shows them.
-pub fn session_columns(items: Lookahead<'_>) -> KernelColumns {
-    if SESSION_DOCUMENT_FIELDS
-        .iter()
-        .any(|f| items.field(f).exists())
-    {
-        KernelColumns::ALL
-    } else {
-        KernelColumns::without_documents()
+/// The kernel columns a page of sessions (`list`, a `compute_session_list` field) reads for
+/// what the document selects of its `items`: all but the JSON documents unless a field shows
+/// them, and all that their containers show (the page's main kernels serve as containers too).
+pub fn page_columns(list: SelectionField<'_>) -> KernelColumns {
+    let mut columns = KernelColumns::without_documents();
+    for items in list.selection_set().filter(|f| f.name() == "items") {
+        if items
+            .selection_set()
+            .any(|f| SESSION_DOCUMENT_FIELDS.contains(&f.name()))
+        {
+            return KernelColumns::ALL;
+        }
+        columns = columns.union(container_columns(items));
     }
+    columns
 }
 
 /// The optional kernel columns each field of `ComputeContainer` shows (fields of required
@@ -354,13 +360,17 @@ impl ComputeContainer {
 pub struct ComputeSessionList {
     pub rows: Vec<Arc<SessionRow>>,
     pub total_count: i64,
+    /// The kernel columns the rows were read with.
+    pub columns: KernelColumns,
 }
 
 impl ComputeSessionList {
-    pub fn new((rows, total_count): (Vec<SessionRow>, i64)) -> Self {
+    /// A page whose rows were read with `columns`.
+    pub fn new((rows, total_count): (Vec<SessionRow>, i64), columns: KernelColumns) -> Self {
         ComputeSessionList {
             rows: rows.into_iter().map(Arc::new).collect(),
             total_count,
+            columns,
         }
     }
 }
@@ -377,12 +387,13 @@ impl ComputeSessionList {
                 containers,
             })
             .collect();
-        prime(
-            ctx,
-            &["containers", "occupied_slots"],
-            items.iter().map(ComputeSession::containers_key),
-        )
-        .await;
+        let containers_shown = ["containers", "occupied_slots"];
+        if self.columns.covers(containers) {
+            feed_containers(ctx, &containers_shown, &self.rows, containers).await;
+        } else {
+            let keys = items.iter().map(ComputeSession::containers_key);
+            prime(ctx, &containers_shown, keys).await;
+        }
         let ids = items
             .iter()
             .map(|s| DependenciesOfSession(s.k().session_id));

@@ -1,15 +1,14 @@
 //! Agents as the admin API reads them (superadmins only), and the containers they run.
 
-use entities::agents;
 use entities::enums::AgentStatus;
+use entities::{agents, ResourceSlot};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Order};
-use sea_orm::{
-    ActiveEnum, ColumnTrait, DatabaseConnection, EntityTrait, FromQueryResult, QueryFilter,
-    QueryOrder,
-};
+use sea_orm::sqlx::types::Json;
+use sea_orm::{ActiveEnum, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
 
 use super::auth::Identity;
 use super::listing::{fetch_page, ListQuery, PageRequest};
+use super::rows::{self, RowReader};
 use super::scope::{parse_status_list, require_superadmin};
 use super::{list_fields, Result};
 
@@ -72,7 +71,7 @@ pub async fn page(
     let query = ListQuery {
         fields: list_fields::agents(),
         columns: |s| {
-            s.expr(Expr::cust("agents.*"));
+            s.columns(AGENT_COLUMNS.map(|c| (agents::Entity, c)));
         },
         conditions,
         default_order: vec![
@@ -82,12 +81,47 @@ pub async fn page(
         ],
     };
     let page = fetch_page(db, query, page).await?;
-    let rows = page
-        .rows
-        .iter()
-        .map(|r| agents::Model::from_query_result(r, ""))
-        .collect::<Result<_, _>>()?;
+    let rows = rows::read_all(&page.rows, read_agent)?;
     Ok((rows, page.total_count))
+}
+
+/// The columns of [`agents::Model`], in its order.
+const AGENT_COLUMNS: [agents::Column; 13] = {
+    use agents::Column as C;
+    [
+        C::Id,
+        C::Status,
+        C::StatusChanged,
+        C::Region,
+        C::ScalingGroup,
+        C::Schedulable,
+        C::AvailableSlots,
+        C::OccupiedSlots,
+        C::Addr,
+        C::FirstContact,
+        C::LostAt,
+        C::Version,
+        C::ComputePlugins,
+    ]
+};
+
+/// A row of [`AGENT_COLUMNS`], read by position (see `rows`).
+fn read_agent(r: &mut RowReader) -> Result<agents::Model, sea_orm::DbErr> {
+    Ok(agents::Model {
+        id: r.get()?,
+        status: r.label()?,
+        status_changed: r.get()?,
+        region: r.get()?,
+        scaling_group: r.get()?,
+        schedulable: r.get()?,
+        available_slots: r.get::<Json<ResourceSlot>>()?.0,
+        occupied_slots: r.get::<Json<ResourceSlot>>()?.0,
+        addr: r.get()?,
+        first_contact: r.get()?,
+        lost_at: r.get()?,
+        version: r.get()?,
+        compute_plugins: r.get()?,
+    })
 }
 
 /// How long `hardware_metadata` waits for an agent (21.03 waited forever).

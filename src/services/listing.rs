@@ -2,7 +2,10 @@
 //! expressions within the caller's scope, with the count of all matching rows.
 
 use queryfilter::{compile_filter, compile_order, parse_filter, parse_order};
-use sea_orm::sea_query::{Expr, ExprTrait, Func, Order, PostgresQueryBuilder, SelectStatement};
+use sea_orm::sea_query::extension::postgres::PgFunc;
+use sea_orm::sea_query::{
+    Expr, ExprTrait, Func, IntoColumnRef, Order, PostgresQueryBuilder, SelectStatement, Value,
+};
 use sea_orm::{ConnectionTrait, DatabaseConnection, QueryResult, Statement};
 
 use super::list_fields::ListFields;
@@ -63,6 +66,25 @@ pub struct ListQuery<Columns: Fn(&mut SelectStatement)> {
     /// Conditions that always apply (scope and the query's own arguments).
     pub conditions: Vec<Expr>,
     pub default_order: Vec<(Expr, Order)>,
+}
+
+/// `column = ANY(values)`, the values as one array parameter. Batched loads use this rather
+/// than `IN (…)` with a parameter per value: PostgreSQL planned such a statement anew at every
+/// call (for the groups of a page of users, planning cost as much as running it), but reuses
+/// the plan of one with a single array parameter.
+pub fn any_of<V>(column: impl IntoColumnRef, values: Vec<V>) -> Expr
+where
+    Vec<V>: Into<Value>,
+{
+    Expr::col(column).eq(PgFunc::any(Expr::val(values)))
+}
+
+/// `column <> ALL(values)`, the values as one array parameter (see [`any_of`]).
+pub fn none_of<V>(column: impl IntoColumnRef, values: Vec<V>) -> Expr
+where
+    Vec<V>: Into<Value>,
+{
+    Expr::col(column).ne(PgFunc::all(Expr::val(values)))
 }
 
 /// Rows of a batched read, grouped by the key they answer (in the order read); how every

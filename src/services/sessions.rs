@@ -3,6 +3,7 @@
 //! kernels with its `session_id`.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use entities::enums::{KernelStatus, SessionResult, SessionTypes};
 use entities::{kernels, session_dependencies, RawJson, ResourceSlot};
@@ -16,7 +17,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::auth::Identity;
-use super::listing::{fetch_page, group_by, ListQuery, PageRequest};
+use super::listing::{any_of, fetch_page, group_by, none_of, ListQuery, PageRequest};
 use super::rows::{self, RowReader};
 use super::scope::{parse_status_list, scoped, Scope};
 use super::{list_fields, Error, Result};
@@ -130,7 +131,7 @@ impl Kernel {
 }
 
 /// What a session occupies: the sum over its containers (unlimited if a sum overflows).
-pub fn total_occupied(containers: &[std::sync::Arc<Kernel>]) -> ResourceSlot {
+pub fn total_occupied(containers: &[Arc<Kernel>]) -> ResourceSlot {
     let mut total = ResourceSlot::new();
     for c in containers {
         for (slot, amount) in c.occupied_slots.iter() {
@@ -205,6 +206,16 @@ impl KernelColumns {
 
     pub fn with(self, column: kernels::Column) -> KernelColumns {
         KernelColumns(self.0 | Self::bit(column))
+    }
+
+    /// The columns of both.
+    pub fn union(self, other: KernelColumns) -> KernelColumns {
+        KernelColumns(self.0 | other.0)
+    }
+
+    /// Whether a read of these columns reads all of `other`'s.
+    pub fn covers(self, other: KernelColumns) -> bool {
+        other.0 & !self.0 == 0
     }
 
     /// Every column but the JSON documents, which lists seldom show and which cost more to
@@ -283,7 +294,7 @@ async fn select_kernels(
 /// A session: its main kernel with the names of its group and user.
 #[derive(Debug, Clone)]
 pub struct SessionRow {
-    pub kernel: Kernel,
+    pub kernel: Arc<Kernel>,
     pub group_name: Option<String>,
     pub user_email: Option<String>,
 }
@@ -361,7 +372,7 @@ fn session_columns(s: &mut SelectStatement, columns: KernelColumns) {
 /// A row of [`session_columns`].
 fn session_row(r: &mut RowReader) -> Result<SessionRow, sea_orm::DbErr> {
     Ok(SessionRow {
-        kernel: Kernel::read(r)?,
+        kernel: Arc::new(Kernel::read(r)?),
         group_name: r.get()?,
         user_email: r.get()?,
     })
@@ -525,14 +536,24 @@ pub async fn container_page(
     Ok((rows, page.total_count))
 }
 
-/// The containers of each session, in cluster order; one statement.
+/// The containers of each session, in cluster order, but the kernels in `known` (which the
+/// caller holds already); one statement.
 pub async fn containers_of(
     db: &DatabaseConnection,
     session_ids: &[Uuid],
     columns: KernelColumns,
+    known: &[Uuid],
 ) -> Result<HashMap<Uuid, Vec<Kernel>>> {
-    let filter =
-        Condition::all().add(kernels::Column::SessionId.is_in(session_ids.iter().copied()));
+    let mut filter = Condition::all().add(any_of(
+        (kernels::Entity, kernels::Column::SessionId),
+        session_ids.to_vec(),
+    ));
+    if !known.is_empty() {
+        filter = filter.add(none_of(
+            (kernels::Entity, kernels::Column::Id),
+            known.to_vec(),
+        ));
+    }
     let rows = select_kernels(db, filter, columns).await?;
     Ok(group_by(rows.into_iter().map(|k| (k.session_id, k))))
 }

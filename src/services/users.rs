@@ -15,7 +15,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::auth::Identity;
-use super::listing::{fetch_page, group_by, ListQuery, PageRequest};
+use super::listing::{any_of, fetch_page, group_by, ListQuery, PageRequest};
 use super::mutation::{Outcome, EMPTY_DOTFILES};
 use super::scope::{admin_domain, parse_status_list, require_superadmin, scoped};
 use super::sessions::ACTIVE_STATUSES;
@@ -186,7 +186,13 @@ pub async fn groups_of(
         .column(groups::Column::Id)
         .column(groups::Column::Name)
         .inner_join(groups::Entity)
-        .filter(association_groups_users::Column::UserId.is_in(user_ids.iter().copied()))
+        .filter(any_of(
+            (
+                association_groups_users::Entity,
+                association_groups_users::Column::UserId,
+            ),
+            user_ids.to_vec(),
+        ))
         .order_by_asc(groups::Column::Name)
         .into_model::<Membership>()
         .all(db)
