@@ -294,6 +294,60 @@ async fn a_failed_field_of_a_page_item_is_null_beside_its_error() {
 }
 
 #[tokio::test]
+async fn a_page_of_sessions_lists_every_container_in_cluster_order() {
+    use sea_orm::ConnectionTrait;
+    let api = seeded().await;
+    let name = crate::helpers::unique("multi");
+    let session = uuid::Uuid::new_v4();
+    // The page's main kernels serve as containers; the others are read for the page at once.
+    let kernel = |id: uuid::Uuid, role: &str, idx: i32, cpu: &str| {
+        format!(
+            "INSERT INTO kernels (id, session_id, session_name, session_type, cluster_mode, \
+             cluster_size, cluster_role, cluster_idx, cluster_hostname, scaling_group, agent, \
+             domain_name, group_id, user_uuid, access_key, image, registry, occupied_slots, \
+             occupied_shares, repl_in_port, repl_out_port, stdin_port, stdout_port, status, \
+             created_at) \
+             SELECT '{id}', '{session}', '{name}', 'INTERACTIVE', 'multi-node', 3, '{role}', \
+             {idx}, '{role}{idx}', 'default', 'i-test-1', domain_name, group_id, user_uuid, \
+             access_key, 'img-{role}{idx}', registry, '{{\"cpu\": \"{cpu}\"}}', '{{}}', 2000, \
+             2001, 2002, 2003, 'RUNNING', now() FROM kernels LIMIT 1;"
+        )
+    };
+    let statements = [
+        kernel(uuid::Uuid::new_v4(), "sub", 3, "2"),
+        kernel(session, "main", 1, "1"),
+        kernel(uuid::Uuid::new_v4(), "sub", 2, "4"),
+    ];
+    api.db
+        .conn
+        .execute_unprepared(&statements.concat())
+        .await
+        .unwrap();
+    let body = api
+        .query(
+            SUPERADMIN,
+            &format!(
+                "{{ compute_session_list(limit: 5, offset: 0, filter: \"name == \\\"{name}\\\"\") \
+                 {{ items {{ name occupied_slots containers {{ cluster_role cluster_idx image }} }} }} }}"
+            ),
+        )
+        .await;
+    assert_eq!(
+        body["data"]["compute_session_list"]["items"],
+        json!([{
+            "name": name,
+            "occupied_slots": r#"{"cpu": "7"}"#,
+            "containers": [
+                {"cluster_role": "main", "cluster_idx": 1, "image": "img-main1"},
+                {"cluster_role": "sub", "cluster_idx": 2, "image": "img-sub2"},
+                {"cluster_role": "sub", "cluster_idx": 3, "image": "img-sub3"},
+            ],
+        }]),
+        "{body}"
+    );
+}
+
+#[tokio::test]
 async fn user_and_agent_lists_with_filter_and_order() {
     let api = seeded().await;
     let body = api
