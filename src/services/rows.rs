@@ -2,9 +2,9 @@
 //! time.
 //!
 //! sqlx checks, for every value it decodes, that the column's type is one the value may be
-//! read as; in a page of sessions that check was a third of the cost of reading the rows. The
-//! rows of one statement share their column types, so here the check is made on the first row
-//! and the others are decoded straight away.
+//! read as, which for a page of sessions (11,000 values) was a sixth of the cost of reading
+//! it. The rows of one statement share their column types, so here the check is made on the
+//! first row and the others are decoded straight away.
 
 use sea_orm::sqlx::postgres::{PgRow, PgTypeKind};
 use sea_orm::sqlx::{Decode, Postgres, Row, Type, ValueRef};
@@ -68,14 +68,6 @@ pub fn read_all<T>(
         .enumerate()
         .map(|(i, row)| read(&mut reader(row, i == 0)?))
         .collect()
-}
-
-/// One row read by `read`, its column types checked.
-pub fn read_one<T>(
-    row: &QueryResult,
-    read: impl Fn(&mut RowReader) -> Result<T, DbErr>,
-) -> Result<T, DbErr> {
-    read(&mut reader(row, true)?)
 }
 
 fn reader(row: &QueryResult, checked: bool) -> Result<RowReader<'_>, DbErr> {
