@@ -59,9 +59,8 @@ where
 }
 
 /// Puts the containers of a page of sessions in the request's cache when the document selects
-/// `fields` of its items. Only the kernels beyond the page's main kernels are read (each
-/// session's main kernel is one of its containers, and the page read it with `columns` or
-/// more), so the kernel of a single-node session is read once, not twice.
+/// `fields` of its items, the page's main kernels (read with `columns` or more) serving as
+/// containers too (see `services::sessions::containers_with`).
 pub async fn feed_containers(
     ctx: &Context<'_>,
     fields: &[&str],
@@ -72,30 +71,18 @@ pub async fn feed_containers(
     if !fields.iter().any(|f| look_ahead.field(f).exists()) {
         return;
     }
-    let mut session_ids: Vec<Uuid> = sessions.iter().map(|s| s.kernel.session_id).collect();
-    session_ids.sort();
-    session_ids.dedup();
-    let known: Vec<Uuid> = sessions.iter().map(|s| s.kernel.id).collect();
+    let known: Vec<Arc<Kernel>> = sessions.iter().map(|s| s.kernel.clone()).collect();
     let db = &ctx.data_unchecked::<RequestContext>().state.db;
-    let Ok(others) = services::sessions::containers_of(db, &session_ids, columns, &known).await
-    else {
+    let Ok(containers) = services::sessions::containers_with(db, &known, columns).await else {
         // The items' own loads read them again, and report the error.
         return;
     };
-    let mut containers: HashMap<Uuid, Vec<Arc<Kernel>>> = others
+    let entries = containers
         .into_iter()
-        .map(|(id, kernels)| (id, kernels.into_iter().map(Arc::new).collect()))
-        .collect();
-    for s in sessions {
-        let of_session = containers.entry(s.kernel.session_id).or_default();
-        of_session.push(s.kernel.clone());
-    }
-    let loader = ctx.data_unchecked::<RequestLoader>();
-    let entries = containers.into_iter().map(|(id, mut kernels)| {
-        kernels.sort_by_key(|k| (k.cluster_idx, k.id));
-        (ContainersOfSession(id, columns), Arc::from(kernels))
-    });
-    loader.feed_many(entries).await;
+        .map(|(id, kernels)| (ContainersOfSession(id, columns), Arc::from(kernels)));
+    ctx.data_unchecked::<RequestLoader>()
+        .feed_many(entries)
+        .await;
 }
 
 /// Loads one key with the request's loader; a missing entry is the type's empty value.
@@ -217,7 +204,7 @@ impl Loader<ContainersOfSession> for Batch {
                 .filter(|k| k.1 == columns)
                 .map(|k| k.0)
                 .collect();
-            let rows = services::sessions::containers_of(&self.db, &ids, columns, &[]).await?;
+            let rows = services::sessions::containers_of(&self.db, &ids, columns).await?;
             found.extend(
                 rows.into_iter()
                     .map(|(id, v)| (ContainersOfSession(id, columns), shared(v))),

@@ -536,26 +536,52 @@ pub async fn container_page(
     Ok((rows, page.total_count))
 }
 
-/// The containers of each session, in cluster order, but the kernels in `known` (which the
-/// caller holds already); one statement.
+/// The containers of each session, in cluster order; one statement.
 pub async fn containers_of(
     db: &DatabaseConnection,
     session_ids: &[Uuid],
     columns: KernelColumns,
-    known: &[Uuid],
 ) -> Result<HashMap<Uuid, Vec<Kernel>>> {
-    let mut filter = Condition::all().add(any_of(
+    let filter = Condition::all().add(any_of(
         (kernels::Entity, kernels::Column::SessionId),
         session_ids.to_vec(),
     ));
-    if !known.is_empty() {
-        filter = filter.add(none_of(
-            (kernels::Entity, kernels::Column::Id),
-            known.to_vec(),
-        ));
-    }
     let rows = select_kernels(db, filter, columns).await?;
     Ok(group_by(rows.into_iter().map(|k| (k.session_id, k))))
+}
+
+/// The containers of the sessions of `known` kernels (a page's main kernels, read with
+/// `columns` or more), in cluster order: the known kernels with the other kernels of their
+/// sessions, which alone are read (one statement). A single-node session's kernel is so read
+/// once, not twice.
+pub async fn containers_with(
+    db: &DatabaseConnection,
+    known: &[Arc<Kernel>],
+    columns: KernelColumns,
+) -> Result<HashMap<Uuid, Vec<Arc<Kernel>>>> {
+    let mut session_ids: Vec<Uuid> = known.iter().map(|k| k.session_id).collect();
+    session_ids.sort();
+    session_ids.dedup();
+    let known_ids: Vec<Uuid> = known.iter().map(|k| k.id).collect();
+    let filter = Condition::all()
+        .add(any_of(
+            (kernels::Entity, kernels::Column::SessionId),
+            session_ids,
+        ))
+        .add(none_of((kernels::Entity, kernels::Column::Id), known_ids));
+    let others = select_kernels(db, filter, columns).await?;
+    let mut containers = group_by(
+        known
+            .iter()
+            .cloned()
+            .chain(others.into_iter().map(Arc::new))
+            .map(|k| (k.session_id, k)),
+    );
+    for kernels in containers.values_mut() {
+        // The order of `select_kernels`.
+        kernels.sort_by_key(|k| (k.cluster_idx, k.id));
+    }
+    Ok(containers)
 }
 
 /// The containers on each of `agents`, optionally only those in `statuses`; one statement.
