@@ -169,9 +169,12 @@ impl Context<'_> {
                         let names: Vec<&str> = members.iter().map(|(n, _)| *n).collect();
                         self.bad_value_expecting(value, format!("one of {}", names.join(", ")))
                     })?;
+                // A member's label, not the caller's text: written into the statement, so that
+                // PostgreSQL may keep one plan for it (a bound value is planned at every call).
+                let label = Sql::Constant((*label).into());
                 match pg_type {
-                    Some(t) => Sql::val(label).cast_as(Alias::new(t)),
-                    None => Sql::val(label),
+                    Some(t) => label.cast_as(Alias::new(t)),
+                    None => label,
                 }
             }
             _ => return Err(self.bad_value(value)),
@@ -439,11 +442,11 @@ mod tests {
         assert_eq!(sql("name isnot null").0, r#""name" IS NOT NULL"#);
         assert_eq!(
             sql("status == \"RUNNING\"").0,
-            r#""status" = CAST($1 AS kernelstatus)"#
+            r#""status" = CAST('RUNNING' AS kernelstatus)"#
         );
         assert_eq!(
-            sql("role == \"SUPERADMIN\"").1,
-            sql("role == \"superadmin\"").1
+            sql("role == \"SUPERADMIN\"").0,
+            sql("role == \"superadmin\"").0
         );
         assert_eq!(sql("id like \"ab%\"").0, r#"CAST("id" AS text) LIKE $1"#);
         assert_eq!(

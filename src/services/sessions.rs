@@ -17,7 +17,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::auth::Identity;
-use super::listing::{any_of, fetch_page, group_by, none_of, ListQuery, PageRequest};
+use super::listing::{any_of, fetch_page, group_by, label, none_of, ListQuery, PageRequest};
 use super::rows::{self, RowReader};
 use super::scope::{parse_status_list, scoped, Scope};
 use super::{list_fields, Error, Result};
@@ -316,8 +316,13 @@ fn status_in(statuses: Vec<KernelStatus>) -> Expr {
     k("status").is_in(
         statuses
             .into_iter()
-            .map(|s| Expr::val(s.to_value()).cast_as(Alias::new("kernelstatus"))),
+            .map(|s| label(s.to_value()).cast_as(Alias::new("kernelstatus"))),
     )
+}
+
+/// `cluster_role = 'main'`.
+fn is_main() -> Expr {
+    k("cluster_role").eq(label(MAIN_ROLE.into()))
 }
 
 fn parse_uuid(what: &str, raw: &str) -> Result<Uuid> {
@@ -385,7 +390,7 @@ async fn select_sessions(
 ) -> Result<Vec<SessionRow>> {
     let mut q = Query::select().from(kernels::Entity).to_owned();
     session_columns(&mut q, KernelColumns::ALL);
-    q.and_where(k("cluster_role").eq(MAIN_ROLE));
+    q.and_where(is_main());
     for c in conditions {
         q.and_where(c);
     }
@@ -416,7 +421,7 @@ pub struct SessionFilter {
 
 fn session_conditions(caller: &Identity, f: SessionFilter) -> Result<Vec<Expr>> {
     let mut conditions = scope_conditions(scope(caller, f.domain_name, f.access_key)?);
-    conditions.push(k("cluster_role").eq(MAIN_ROLE));
+    conditions.push(is_main());
     if let Some(gid) = f.group_id {
         conditions.push(k("group_id").eq(parse_uuid("group_id", &gid)?));
     }
