@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use async_graphql::{Context, Object, Result, ID};
 use entities::resource_slot::{SlotAmount, SlotUnit};
-use entities::{agents, ResourceSlot};
+use entities::ResourceSlot;
 use rust_decimal::prelude::ToPrimitive;
 use sea_orm::ActiveEnum;
 
@@ -14,14 +14,15 @@ use super::loaders::{load, prime, ContainersOfAgent, LiveStatOf};
 use super::scalars::{DateTime, JsonString};
 use super::session::ComputeContainer;
 use super::RequestContext;
+use crate::services::agents::AgentRow;
 use crate::services::live_stats::LiveStat;
 
 #[derive(Clone)]
-pub struct Agent(pub Arc<agents::Model>);
+pub struct Agent(pub Arc<AgentRow>);
 
-impl From<agents::Model> for Agent {
-    fn from(m: agents::Model) -> Self {
-        Agent(Arc::new(m))
+impl From<AgentRow> for Agent {
+    fn from(row: AgentRow) -> Self {
+        Agent(Arc::new(row))
     }
 }
 
@@ -70,10 +71,10 @@ impl Agent {
         Some(self.0.schedulable)
     }
     async fn available_slots(&self) -> Option<JsonString> {
-        Some(JsonString::slots(&self.0.available_slots))
+        Some(JsonString::shared(&self.0.available_slots))
     }
     async fn occupied_slots(&self) -> Option<JsonString> {
-        Some(JsonString::slots(&self.0.occupied_slots))
+        Some(JsonString::shared(&self.0.occupied_slots))
     }
     async fn addr(&self) -> Option<&str> {
         Some(&self.0.addr)
@@ -91,7 +92,7 @@ impl Agent {
         Some(&self.0.version)
     }
     async fn compute_plugins(&self) -> Option<JsonString> {
-        Some(JsonString::of(&self.0.compute_plugins))
+        Some(JsonString::shared(&self.0.compute_plugins))
     }
     // Asked of the agent itself over RPC.
     async fn hardware_metadata(&self, ctx: &Context<'_>) -> Result<Option<JsonString>> {
@@ -160,7 +161,7 @@ pub struct AgentList {
 }
 
 impl AgentList {
-    pub fn new((rows, total_count): (Vec<agents::Model>, i64)) -> Self {
+    pub fn new((rows, total_count): (Vec<AgentRow>, i64)) -> Self {
         AgentList {
             items: rows.into_iter().map(Agent::from).collect(),
             total_count,

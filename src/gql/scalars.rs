@@ -74,6 +74,13 @@ impl JsonString {
         })))
     }
 
+    /// A document shared between rows, rendered once however many show it.
+    pub fn shared<T: serde::Serialize>(doc: &crate::services::shared_docs::SharedDoc<T>) -> Self {
+        JsonString(Json::Written(doc.rendered(|value| {
+            response::string_literal(&python_json_dumps(value))
+        })))
+    }
+
     /// Resource slots as 21.03 shows them: amounts as decimal strings.
     pub fn slots(slots: &entities::ResourceSlot) -> Self {
         Self::of(slots)

@@ -1,16 +1,49 @@
 //! Agents as the admin API reads them (superadmins only), and the containers they run.
 
+use std::sync::Arc;
+
 use entities::enums::AgentStatus;
 use entities::{agents, ResourceSlot};
+use sea_orm::prelude::DateTimeWithTimeZone;
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Order};
 use sea_orm::sqlx::types::Json;
-use sea_orm::{ActiveEnum, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{
+    ActiveEnum, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, QueryTrait, Select,
+};
+use serde_json::value::RawValue;
 
 use super::auth::Identity;
-use super::listing::{fetch_page, ListQuery, PageRequest};
+use super::listing::{fetch_page, label, ListQuery, PageRequest};
 use super::rows::{self, RowReader};
 use super::scope::{parse_status_list, require_superadmin};
+use super::shared_docs::{DocCache, SharedDoc};
 use super::{list_fields, Result};
+
+/// An agent as the admin API shows it: its row, with its JSON documents shared with the other
+/// rows holding the same text (see `shared_docs`).
+pub struct AgentRow {
+    pub id: String,
+    pub status: AgentStatus,
+    pub status_changed: Option<DateTimeWithTimeZone>,
+    pub region: String,
+    pub scaling_group: String,
+    pub schedulable: bool,
+    pub available_slots: Arc<SharedDoc<ResourceSlot>>,
+    pub occupied_slots: Arc<SharedDoc<ResourceSlot>>,
+    pub addr: String,
+    pub first_contact: Option<DateTimeWithTimeZone>,
+    pub lost_at: Option<DateTimeWithTimeZone>,
+    pub version: String,
+    pub compute_plugins: Arc<SharedDoc<serde_json::Value>>,
+}
+
+/// The JSON documents of agent rows read so far, by text.
+#[derive(Default)]
+pub struct AgentDocs {
+    slots: DocCache<ResourceSlot>,
+    plugins: DocCache<serde_json::Value>,
+}
 
 /// Agent statuses from an argument: one name, or several separated by commas.
 pub fn parse_statuses(raw: &str) -> Result<Vec<AgentStatus>> {
@@ -23,20 +56,23 @@ pub fn parse_statuses(raw: &str) -> Result<Vec<AgentStatus>> {
 
 pub async fn get(
     db: &DatabaseConnection,
+    docs: &AgentDocs,
     caller: &Identity,
     id: &str,
-) -> Result<Option<agents::Model>> {
+) -> Result<Option<AgentRow>> {
     require_superadmin(caller)?;
-    Ok(agents::Entity::find_by_id(id).one(db).await?)
+    let found = select(db, docs, agents::Entity::find_by_id(id)).await?;
+    Ok(found.into_iter().next())
 }
 
 /// `agents`: every agent, optionally of one scaling group and statuses.
 pub async fn list(
     db: &DatabaseConnection,
+    docs: &AgentDocs,
     caller: &Identity,
     scaling_group: Option<String>,
     status: Option<String>,
-) -> Result<Vec<agents::Model>> {
+) -> Result<Vec<AgentRow>> {
     require_superadmin(caller)?;
     let mut q = agents::Entity::find();
     if let Some(sg) = scaling_group {
@@ -45,17 +81,32 @@ pub async fn list(
     if let Some(status) = status {
         q = q.filter(agents::Column::Status.is_in(parse_statuses(&status)?));
     }
-    Ok(q.order_by_asc(agents::Column::Id).all(db).await?)
+    select(db, docs, q.order_by_asc(agents::Column::Id)).await
+}
+
+/// The agents `query` finds, read as [`AgentRow`]s.
+async fn select(
+    db: &DatabaseConnection,
+    docs: &AgentDocs,
+    query: Select<agents::Entity>,
+) -> Result<Vec<AgentRow>> {
+    let stmt = query
+        .select_only()
+        .columns(AGENT_COLUMNS)
+        .build(db.get_database_backend());
+    let rows = db.query_all_raw(stmt).await?;
+    Ok(rows::read_all(&rows, |r| read_agent(r, docs))?)
 }
 
 /// `agent_list`: one page, by default ordered by status, scaling group and id as 21.03 did.
 pub async fn page(
     db: &DatabaseConnection,
+    docs: &AgentDocs,
     caller: &Identity,
     page: &PageRequest,
     scaling_group: Option<String>,
     status: Option<String>,
-) -> Result<(Vec<agents::Model>, i64)> {
+) -> Result<(Vec<AgentRow>, i64)> {
     require_superadmin(caller)?;
     let a = |c: &str| Expr::col((Alias::new("agents"), Alias::new(c)));
     let mut conditions = Vec::new();
@@ -65,7 +116,7 @@ pub async fn page(
     if let Some(status) = status {
         let values = parse_statuses(&status)?
             .into_iter()
-            .map(|s| Expr::val(s.to_value()).cast_as(Alias::new("agentstatus")));
+            .map(|s| label(s.to_value()).cast_as(Alias::new("agentstatus")));
         conditions.push(a("status").is_in(values));
     }
     let query = ListQuery {
@@ -81,11 +132,11 @@ pub async fn page(
         ],
     };
     let page = fetch_page(db, query, page).await?;
-    let rows = rows::read_all(&page.rows, read_agent)?;
+    let rows = rows::read_all(&page.rows, |r| read_agent(r, docs))?;
     Ok((rows, page.total_count))
 }
 
-/// The columns of [`agents::Model`], in its order.
+/// The columns of [`AgentRow`], in its order.
 const AGENT_COLUMNS: [agents::Column; 13] = {
     use agents::Column as C;
     [
@@ -106,21 +157,30 @@ const AGENT_COLUMNS: [agents::Column; 13] = {
 };
 
 /// A row of [`AGENT_COLUMNS`], read by position (see `rows`).
-fn read_agent(r: &mut RowReader) -> Result<agents::Model, sea_orm::DbErr> {
-    Ok(agents::Model {
+fn read_agent(r: &mut RowReader, docs: &AgentDocs) -> Result<AgentRow, DbErr> {
+    fn doc<T: serde::de::DeserializeOwned>(
+        r: &mut RowReader,
+        cache: &DocCache<T>,
+    ) -> Result<Arc<SharedDoc<T>>, DbErr> {
+        let text = r.get::<Json<&RawValue>>()?.0;
+        cache
+            .get(text.get().as_bytes())
+            .map_err(|e| DbErr::Json(e.to_string()))
+    }
+    Ok(AgentRow {
         id: r.get()?,
         status: r.label()?,
         status_changed: r.get()?,
         region: r.get()?,
         scaling_group: r.get()?,
         schedulable: r.get()?,
-        available_slots: r.get::<Json<ResourceSlot>>()?.0,
-        occupied_slots: r.get::<Json<ResourceSlot>>()?.0,
+        available_slots: doc(r, &docs.slots)?,
+        occupied_slots: doc(r, &docs.slots)?,
         addr: r.get()?,
         first_contact: r.get()?,
         lost_at: r.get()?,
         version: r.get()?,
-        compute_plugins: r.get()?,
+        compute_plugins: doc(r, &docs.plugins)?,
     })
 }
 
@@ -132,7 +192,7 @@ const HWINFO_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 /// healthy/degraded/offline/unavailable, a `status_info` text or null, `metadata` of texts.
 pub async fn hardware_metadata(
     rpc: &crate::rpc::RpcClient,
-    agent: &agents::Model,
+    agent: &AgentRow,
 ) -> Result<serde_json::Value> {
     let unavailable = |why: String| {
         super::Error::Unavailable(format!(

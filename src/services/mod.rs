@@ -28,6 +28,7 @@ pub mod rows;
 pub mod scaling_groups;
 pub mod scope;
 pub mod sessions;
+pub mod shared_docs;
 pub mod templates;
 pub mod usage_stats;
 pub mod users;
