@@ -7,6 +7,7 @@ use entities::resource_slot::{SlotAmount, SlotUnit};
 use entities::ResourceSlot;
 use rust_decimal::prelude::ToPrimitive;
 use sea_orm::ActiveEnum;
+use tokio::sync::OnceCell;
 
 use super::error::to_gql;
 use super::items::{clamp_count, Items};
@@ -18,11 +19,19 @@ use crate::services::agents::AgentRow;
 use crate::services::live_stats::LiveStat;
 
 #[derive(Clone)]
-pub struct Agent(pub Arc<AgentRow>);
+pub struct Agent {
+    row: Arc<AgentRow>,
+    /// Its live statistics once read (those of a page all at once, by `AgentList::items`):
+    /// three fields show them.
+    stat: Arc<OnceCell<Option<Arc<LiveStat>>>>,
+}
 
 impl From<AgentRow> for Agent {
     fn from(row: AgentRow) -> Self {
-        Agent(Arc::new(row))
+        Agent {
+            row: Arc::new(row),
+            stat: Arc::default(),
+        }
     }
 }
 
@@ -46,85 +55,89 @@ fn slot_mib(slots: &ResourceSlot, slot: &str) -> Option<i32> {
 
 impl Agent {
     async fn stat(&self, ctx: &Context<'_>) -> Result<Option<Arc<LiveStat>>> {
-        load(ctx, LiveStatOf(self.0.id.clone())).await
+        let stat = self
+            .stat
+            .get_or_try_init(|| load(ctx, LiveStatOf(self.row.id.clone())))
+            .await?;
+        Ok(stat.clone())
     }
 }
 
 #[Object(rename_fields = "snake_case", rename_args = "snake_case")]
 impl Agent {
     pub async fn id(&self, _ctx: &Context<'_>) -> Result<Option<ID>> {
-        Ok(Some(ID(self.0.id.clone())))
+        Ok(Some(ID(self.row.id.clone())))
     }
     async fn status(&self) -> Option<String> {
-        Some(self.0.status.to_value())
+        Some(self.row.status.to_value())
     }
     async fn status_changed(&self) -> Option<DateTime> {
-        self.0.status_changed.map(DateTime)
+        self.row.status_changed.map(DateTime)
     }
     async fn region(&self) -> Option<&str> {
-        Some(&self.0.region)
+        Some(&self.row.region)
     }
     async fn scaling_group(&self) -> Option<&str> {
-        Some(&self.0.scaling_group)
+        Some(&self.row.scaling_group)
     }
     async fn schedulable(&self) -> Option<bool> {
-        Some(self.0.schedulable)
+        Some(self.row.schedulable)
     }
     async fn available_slots(&self) -> Option<JsonString> {
-        Some(JsonString::shared(&self.0.available_slots))
+        Some(JsonString::shared(&self.row.available_slots))
     }
     async fn occupied_slots(&self) -> Option<JsonString> {
-        Some(JsonString::shared(&self.0.occupied_slots))
+        Some(JsonString::shared(&self.row.occupied_slots))
     }
     async fn addr(&self) -> Option<&str> {
-        Some(&self.0.addr)
+        Some(&self.row.addr)
     }
     async fn first_contact(&self) -> Option<DateTime> {
-        self.0.first_contact.map(DateTime)
+        self.row.first_contact.map(DateTime)
     }
     async fn lost_at(&self) -> Option<DateTime> {
-        self.0.lost_at.map(DateTime)
+        self.row.lost_at.map(DateTime)
     }
     async fn live_stat(&self, ctx: &Context<'_>) -> Result<Option<JsonString>> {
         Ok(self.stat(ctx).await?.map(|s| JsonString::stat(&s)))
     }
     async fn version(&self) -> Option<&str> {
-        Some(&self.0.version)
+        Some(&self.row.version)
     }
     async fn compute_plugins(&self) -> Option<JsonString> {
-        Some(JsonString::shared(&self.0.compute_plugins))
+        Some(JsonString::shared(&self.row.compute_plugins))
     }
     // Asked of the agent itself over RPC.
     async fn hardware_metadata(&self, ctx: &Context<'_>) -> Result<Option<JsonString>> {
         let rpc = &ctx.data_unchecked::<RequestContext>().state.rpc;
-        let metadata = crate::services::agents::hardware_metadata(rpc, &self.0)
+        let metadata = crate::services::agents::hardware_metadata(rpc, &self.row)
             .await
             .map_err(|e| to_gql(&e))?;
         Ok(Some(JsonString::of(&metadata)))
     }
     async fn mem_slots(&self) -> Option<i32> {
-        slot_mib(&self.0.available_slots, "mem")
+        slot_mib(&self.row.available_slots, "mem")
     }
     async fn cpu_slots(&self) -> Option<f64> {
-        Some(slot_f64(&self.0.available_slots, "cpu"))
+        Some(slot_f64(&self.row.available_slots, "cpu"))
     }
     async fn gpu_slots(&self) -> Option<f64> {
-        Some(slot_f64(&self.0.available_slots, "cuda.device"))
+        Some(slot_f64(&self.row.available_slots, "cuda.device"))
     }
     async fn tpu_slots(&self) -> Option<f64> {
-        Some(slot_f64(&self.0.available_slots, "tpu.device"))
+        Some(slot_f64(&self.row.available_slots, "tpu.device"))
     }
     async fn used_mem_slots(&self) -> Option<i32> {
-        slot_mib(&self.0.occupied_slots, "mem").or(Some(0))
+        slot_mib(&self.row.occupied_slots, "mem").or(Some(0))
     }
     async fn used_cpu_slots(&self) -> Option<f64> {
-        Some(slot_f64(&self.0.occupied_slots, "cpu"))
+        Some(slot_f64(&self.row.occupied_slots, "cpu"))
     }
     async fn used_gpu_slots(&self) -> Option<f64> {
-        Some(slot_f64(&self.0.occupied_slots, "cuda.device"))
+        Some(slot_f64(&self.row.occupied_slots, "cuda.device"))
     }
     async fn used_tpu_slots(&self) -> Option<f64> {
-        Some(slot_f64(&self.0.occupied_slots, "tpu.device"))
+        Some(slot_f64(&self.row.occupied_slots, "tpu.device"))
     }
     async fn cpu_cur_pct(&self, ctx: &Context<'_>) -> Result<Option<f64>> {
         let stat = self.stat(ctx).await?;
@@ -146,7 +159,7 @@ impl Agent {
         ctx: &Context<'_>,
         status: Option<String>,
     ) -> Result<Option<Vec<Option<ComputeContainer>>>> {
-        let rows = load(ctx, ContainersOfAgent(self.0.id.clone(), status)).await?;
+        let rows = load(ctx, ContainersOfAgent(self.row.id.clone(), status)).await?;
         Ok(Some(
             rows.iter()
                 .map(|k| Some(ComputeContainer::new(ctx, k.clone())))
@@ -173,12 +186,14 @@ impl AgentList {
 impl AgentList {
     pub async fn items(&self, ctx: &Context<'_>) -> Result<Items<Agent>> {
         let stats = ["live_stat", "cpu_cur_pct", "mem_cur_bytes"];
-        prime(
-            ctx,
-            &stats,
-            self.items.iter().map(|a| LiveStatOf(a.0.id.clone())),
-        )
-        .await;
+        let keys = self.items.iter().map(|a| LiveStatOf(a.row.id.clone()));
+        if let Some(found) = prime(ctx, &stats, keys).await {
+            for agent in &self.items {
+                let stat = found.get(&LiveStatOf(agent.row.id.clone())).cloned();
+                // Already set only if a field of this agent read its own first.
+                let _ = agent.stat.set(stat.flatten());
+            }
+        }
         Ok(Items(self.items.clone()))
     }
     pub async fn total_count(&self, _ctx: &Context<'_>) -> Result<i32> {

@@ -143,16 +143,12 @@ impl<T: ContainerType> OutputType for Items<T> {
             async move { write_fields(&ctx_idx, item, fields_of(item)).await }
         });
         let items = futures::future::join_all(items).await;
-        let mut list = Vec::with_capacity(items.iter().map(|i| i.len() + 1).sum::<usize>() + 2);
-        list.push(b'[');
-        for (i, item) in items.iter().enumerate() {
-            if i > 0 {
-                list.push(b',');
-            }
-            list.extend_from_slice(item);
-        }
-        list.push(b']');
-        Ok(response::raw(list.into()))
+        Ok(Value::List(
+            items
+                .into_iter()
+                .map(|item| response::raw(item.into()))
+                .collect(),
+        ))
     }
 }
 
@@ -248,36 +244,45 @@ async fn write_fields<T: ContainerType>(
     object: &T,
     fields: &[&Positioned<Field>],
 ) -> Vec<u8> {
-    let mut out = Vec::with_capacity(fields.len() * 40);
-    let mut answered = false;
+    // All answers first, so that the item is written into a buffer of its size.
+    let mut answers = Vec::with_capacity(fields.len());
+    for field in fields {
+        let answer = if field.node.name.node == "__typename" {
+            Some(Value::String(object.introspection_type_name().into_owned()))
+        } else {
+            match object.resolve_field(&ctx.with_field(field)).await {
+                Ok(value) => Some(value.unwrap_or_default()),
+                Err(e) => {
+                    ctx.add_error(e);
+                    None
+                }
+            }
+        };
+        answers.push(answer);
+    }
+    if answers.iter().all(Option::is_none) {
+        return b"null".to_vec();
+    }
+    let keys = fields.iter().map(|f| f.node.response_key().node.as_str());
+    let len: usize = keys
+        .clone()
+        .zip(&answers)
+        .map(|(key, answer)| key.len() + 4 + answer.as_ref().map_or(4, response::len_hint))
+        .sum();
+    let mut out = Vec::with_capacity(len + 2);
     out.push(b'{');
-    for (i, field) in fields.iter().enumerate() {
+    for (i, (key, answer)) in keys.zip(&answers).enumerate() {
         if i > 0 {
             out.push(b',');
         }
-        response::write_str(&mut out, field.node.response_key().node.as_str());
+        response::write_str(&mut out, key);
         out.push(b':');
-        if field.node.name.node == "__typename" {
-            response::write_str(&mut out, &object.introspection_type_name());
-            answered = true;
-            continue;
-        }
-        match object.resolve_field(&ctx.with_field(field)).await {
-            Ok(value) => {
-                response::write_value(&mut out, &value.unwrap_or_default());
-                answered = true;
-            }
-            Err(e) => {
-                ctx.add_error(e);
-                out.extend_from_slice(b"null");
-            }
+        match answer {
+            Some(value) => response::write_value(&mut out, value),
+            None => out.extend_from_slice(b"null"),
         }
     }
     out.push(b'}');
-    if !answered {
-        out.clear();
-        out.extend_from_slice(b"null");
-    }
     out
 }
 

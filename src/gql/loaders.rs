@@ -45,17 +45,26 @@ pub fn register(request: Request, state: &AppState, _caller: &Identity) -> Reque
 
 /// Loads the keys of a whole page at once when the document selects `field` of its items, so
 /// that the items' own loads hit the cache. Without this, items resolved after the loader's
-/// batching delay would start a second batch.
-pub async fn prime<K, V>(ctx: &Context<'_>, fields: &[&str], keys: impl IntoIterator<Item = K>)
+/// batching delay would start a second batch. What was found, unless nothing was loaded or the
+/// load failed (the items' own loads then report the error).
+pub async fn prime<K, V>(
+    ctx: &Context<'_>,
+    fields: &[&str],
+    keys: impl IntoIterator<Item = K>,
+) -> Option<HashMap<K, V>>
 where
     K: Send + Sync + Hash + Eq + Clone + 'static,
     Batch: Loader<K, Value = V, Error = Arc<Error>>,
+    V: Send + Sync + Clone + 'static,
 {
     let look_ahead = ctx.look_ahead();
-    if fields.iter().any(|f| look_ahead.field(f).exists()) {
-        // An error here is reported by the items' own loads.
-        let _ = ctx.data_unchecked::<RequestLoader>().load_many(keys).await;
+    if !fields.iter().any(|f| look_ahead.field(f).exists()) {
+        return None;
     }
+    ctx.data_unchecked::<RequestLoader>()
+        .load_many(keys)
+        .await
+        .ok()
 }
 
 /// Puts the containers of a page of sessions in the request's cache when the document selects
