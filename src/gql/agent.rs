@@ -158,13 +158,9 @@ impl Agent {
         &self,
         ctx: &Context<'_>,
         status: Option<String>,
-    ) -> Result<Option<Vec<Option<ComputeContainer>>>> {
+    ) -> Result<Option<Items<ComputeContainer>>> {
         let rows = load(ctx, ContainersOfAgent(self.row.id.clone(), status)).await?;
-        Ok(Some(
-            rows.iter()
-                .map(|k| Some(ComputeContainer::new(ctx, k.clone())))
-                .collect(),
-        ))
+        Ok(Some(ComputeContainer::items(ctx, &rows)))
     }
 }
 

@@ -244,13 +244,9 @@ impl ComputeSession {
     async fn num_queries(&self) -> Option<BigInt> {
         Some(BigInt(self.k().num_queries.unwrap_or(0)))
     }
-    async fn containers(&self, ctx: &Context<'_>) -> Result<Option<Vec<Option<ComputeContainer>>>> {
+    async fn containers(&self, ctx: &Context<'_>) -> Result<Option<Items<ComputeContainer>>> {
         let rows = load(ctx, self.containers_key()).await?;
-        Ok(Some(
-            rows.iter()
-                .map(|k| Some(ComputeContainer::new(ctx, k.clone())))
-                .collect(),
-        ))
+        Ok(Some(ComputeContainer::items(ctx, &rows)))
     }
     async fn dependencies(&self, ctx: &Context<'_>) -> Result<Option<Vec<Option<ComputeSession>>>> {
         let rows = load(ctx, DependenciesOfSession(self.k().session_id)).await?;
@@ -272,6 +268,11 @@ impl ComputeContainer {
             row: row.into(),
             hide_agents: ctx.data_unchecked::<RequestContext>().hide_agents(),
         }
+    }
+
+    /// A list of containers, written as a page's items are (see `Items`).
+    pub fn items(ctx: &Context<'_>, rows: &[Arc<Kernel>]) -> Items<Self> {
+        Items(rows.iter().map(|k| Self::new(ctx, k.clone())).collect())
     }
 }
 
