@@ -54,8 +54,6 @@ pub struct AppState {
     pub keypair_cache: Arc<services::keypair_cache::KeypairCache>,
     /// Live statistics documents read recently (see `services::live_stats`).
     pub live_stats: Arc<services::live_stats::StatCache>,
-    /// The JSON documents of agent rows read recently (see `services::shared_docs`).
-    pub agent_docs: Arc<services::agents::AgentDocs>,
     /// The status all managers share (running or frozen), as recently read.
     pub manager_status: Arc<services::manager::StatusCache>,
 }

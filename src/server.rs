@@ -144,7 +144,6 @@ pub async fn connect(
         hooks: crate::auth::hooks::Hooks::default(),
         keypair_cache,
         live_stats: Arc::default(),
-        agent_docs: Arc::default(),
         manager_status: Arc::default(),
     };
     Ok((state, tx))

@@ -54,12 +54,10 @@ fn not_connected(what: &str) -> async_graphql::Error {
 impl Queries {
     async fn agent(&self, ctx: &Context<'_>, agent_id: String) -> Result<Option<Agent>> {
         let rc = rc(ctx);
-        Ok(
-            agents::get(&rc.state.db, &rc.state.agent_docs, &rc.identity, &agent_id)
-                .await
-                .gql()?
-                .map(Agent::from),
-        )
+        Ok(agents::get(&rc.state.db, &rc.identity, &agent_id)
+            .await
+            .gql()?
+            .map(Agent::from))
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -75,16 +73,9 @@ impl Queries {
     ) -> Result<Option<AgentList>> {
         let rc = rc(ctx);
         let page = PageRequest::new(limit, offset, filter, order);
-        let found = agents::page(
-            &rc.state.db,
-            &rc.state.agent_docs,
-            &rc.identity,
-            &page,
-            scaling_group,
-            status,
-        )
-        .await
-        .gql()?;
+        let found = agents::page(&rc.state.db, &rc.identity, &page, scaling_group, status)
+            .await
+            .gql()?;
         Ok(Some(AgentList::new(found)))
     }
 
@@ -96,15 +87,9 @@ impl Queries {
     ) -> Result<Option<Vec<Option<Agent>>>> {
         let rc = rc(ctx);
         Ok(list(
-            agents::list(
-                &rc.state.db,
-                &rc.state.agent_docs,
-                &rc.identity,
-                scaling_group,
-                status,
-            )
-            .await
-            .gql()?,
+            agents::list(&rc.state.db, &rc.identity, scaling_group, status)
+                .await
+                .gql()?,
         ))
     }
 

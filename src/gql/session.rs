@@ -238,8 +238,11 @@ impl ComputeSession {
     /// The sum over all containers of the session.
     async fn occupied_slots(&self, ctx: &Context<'_>) -> Result<Option<JsonString>> {
         let containers = load(ctx, self.containers_key()).await?;
-        let total = total_occupied(&containers);
-        Ok(Some(JsonString::slots(&total)))
+        Ok(Some(match &containers[..] {
+            // Most sessions have one container: its document, rendered once.
+            [only] => JsonString::shared(&only.occupied_slots),
+            all => JsonString::slots(&total_occupied(all)),
+        }))
     }
     async fn num_queries(&self) -> Option<BigInt> {
         Some(BigInt(self.k().num_queries.unwrap_or(0)))
@@ -345,7 +348,7 @@ impl ComputeContainer {
         JsonString::raw(self.row.resource_opts.as_ref())
     }
     async fn occupied_slots(&self) -> Option<JsonString> {
-        Some(JsonString::slots(&self.row.occupied_slots))
+        Some(JsonString::shared(&self.row.occupied_slots))
     }
     async fn live_stat(&self, ctx: &Context<'_>) -> Result<Option<JsonString>> {
         Ok(kernel_stat(ctx, &self.row).await?.map(|s| match s {
@@ -538,7 +541,7 @@ impl LegacyComputeSession {
         JsonString::raw(self.k().service_ports.as_ref())
     }
     async fn occupied_slots(&self) -> Option<JsonString> {
-        Some(JsonString::slots(&self.k().occupied_slots))
+        Some(JsonString::shared(&self.k().occupied_slots))
     }
     async fn occupied_shares(&self) -> Option<JsonString> {
         JsonString::raw(self.k().occupied_shares.as_ref())

@@ -1,23 +1,21 @@
 //! Agents as the admin API reads them (superadmins only), and the containers they run.
 
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 use entities::enums::AgentStatus;
 use entities::{agents, ResourceSlot};
 use sea_orm::prelude::DateTimeWithTimeZone;
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Order};
-use sea_orm::sqlx::types::Json;
 use sea_orm::{
     ActiveEnum, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter,
     QueryOrder, QuerySelect, QueryTrait, Select,
 };
-use serde_json::value::RawValue;
 
 use super::auth::Identity;
 use super::listing::{fetch_page, label, ListQuery, PageRequest};
 use super::rows::{self, RowReader};
 use super::scope::{parse_status_list, require_superadmin};
-use super::shared_docs::{DocCache, SharedDoc};
+use super::shared_docs::{DocCache, SharedDoc, RESOURCE_SLOTS};
 use super::{list_fields, Result};
 
 /// An agent as the admin API shows it: its row, with its JSON documents shared with the other
@@ -38,12 +36,8 @@ pub struct AgentRow {
     pub compute_plugins: Arc<SharedDoc<serde_json::Value>>,
 }
 
-/// The JSON documents of agent rows read so far, by text.
-#[derive(Default)]
-pub struct AgentDocs {
-    slots: DocCache<ResourceSlot>,
-    plugins: DocCache<serde_json::Value>,
-}
+/// The `compute_plugins` documents of agents read so far.
+static COMPUTE_PLUGINS: LazyLock<DocCache<serde_json::Value>> = LazyLock::new(DocCache::default);
 
 /// Agent statuses from an argument: one name, or several separated by commas.
 pub fn parse_statuses(raw: &str) -> Result<Vec<AgentStatus>> {
@@ -54,21 +48,15 @@ pub fn parse_statuses(raw: &str) -> Result<Vec<AgentStatus>> {
     )
 }
 
-pub async fn get(
-    db: &DatabaseConnection,
-    docs: &AgentDocs,
-    caller: &Identity,
-    id: &str,
-) -> Result<Option<AgentRow>> {
+pub async fn get(db: &DatabaseConnection, caller: &Identity, id: &str) -> Result<Option<AgentRow>> {
     require_superadmin(caller)?;
-    let found = select(db, docs, agents::Entity::find_by_id(id)).await?;
+    let found = select(db, agents::Entity::find_by_id(id)).await?;
     Ok(found.into_iter().next())
 }
 
 /// `agents`: every agent, optionally of one scaling group and statuses.
 pub async fn list(
     db: &DatabaseConnection,
-    docs: &AgentDocs,
     caller: &Identity,
     scaling_group: Option<String>,
     status: Option<String>,
@@ -81,27 +69,22 @@ pub async fn list(
     if let Some(status) = status {
         q = q.filter(agents::Column::Status.is_in(parse_statuses(&status)?));
     }
-    select(db, docs, q.order_by_asc(agents::Column::Id)).await
+    select(db, q.order_by_asc(agents::Column::Id)).await
 }
 
 /// The agents `query` finds, read as [`AgentRow`]s.
-async fn select(
-    db: &DatabaseConnection,
-    docs: &AgentDocs,
-    query: Select<agents::Entity>,
-) -> Result<Vec<AgentRow>> {
+async fn select(db: &DatabaseConnection, query: Select<agents::Entity>) -> Result<Vec<AgentRow>> {
     let stmt = query
         .select_only()
         .columns(AGENT_COLUMNS)
         .build(db.get_database_backend());
     let rows = db.query_all_raw(stmt).await?;
-    Ok(rows::read_all(&rows, |r| read_agent(r, docs))?)
+    Ok(rows::read_all(&rows, read_agent)?)
 }
 
 /// `agent_list`: one page, by default ordered by status, scaling group and id as 21.03 did.
 pub async fn page(
     db: &DatabaseConnection,
-    docs: &AgentDocs,
     caller: &Identity,
     page: &PageRequest,
     scaling_group: Option<String>,
@@ -132,7 +115,7 @@ pub async fn page(
         ],
     };
     let page = fetch_page(db, query, page).await?;
-    let rows = rows::read_all(&page.rows, |r| read_agent(r, docs))?;
+    let rows = rows::read_all(&page.rows, read_agent)?;
     Ok((rows, page.total_count))
 }
 
@@ -157,16 +140,7 @@ const AGENT_COLUMNS: [agents::Column; 13] = {
 };
 
 /// A row of [`AGENT_COLUMNS`], read by position (see `rows`).
-fn read_agent(r: &mut RowReader, docs: &AgentDocs) -> Result<AgentRow, DbErr> {
-    fn doc<T: serde::de::DeserializeOwned>(
-        r: &mut RowReader,
-        cache: &DocCache<T>,
-    ) -> Result<Arc<SharedDoc<T>>, DbErr> {
-        let text = r.get::<Json<&RawValue>>()?.0;
-        cache
-            .get(text.get().as_bytes())
-            .map_err(|e| DbErr::Json(e.to_string()))
-    }
+fn read_agent(r: &mut RowReader) -> Result<AgentRow, DbErr> {
     Ok(AgentRow {
         id: r.get()?,
         status: r.label()?,
@@ -174,13 +148,13 @@ fn read_agent(r: &mut RowReader, docs: &AgentDocs) -> Result<AgentRow, DbErr> {
         region: r.get()?,
         scaling_group: r.get()?,
         schedulable: r.get()?,
-        available_slots: doc(r, &docs.slots)?,
-        occupied_slots: doc(r, &docs.slots)?,
+        available_slots: r.shared_doc(&RESOURCE_SLOTS)?,
+        occupied_slots: r.shared_doc(&RESOURCE_SLOTS)?,
         addr: r.get()?,
         first_contact: r.get()?,
         lost_at: r.get()?,
         version: r.get()?,
-        compute_plugins: doc(r, &docs.plugins)?,
+        compute_plugins: r.shared_doc(&COMPUTE_PLUGINS)?,
     })
 }
 

@@ -6,7 +6,14 @@
 //! it. The rows of one statement share their column types, so here the check is made on the
 //! first row and the others are decoded straight away.
 
+use std::sync::Arc;
+
 use sea_orm::sqlx::postgres::{PgRow, PgTypeKind};
+use sea_orm::sqlx::types::Json;
+use serde::de::DeserializeOwned;
+use serde_json::value::RawValue;
+
+use super::shared_docs::{DocCache, SharedDoc};
 use sea_orm::sqlx::{Decode, Postgres, Row, Type, ValueRef};
 use sea_orm::{ActiveEnum, DbErr, QueryResult};
 
@@ -50,6 +57,18 @@ impl<'r> RowReader<'r> {
             .try_get_unchecked(column)
             .map_err(|e| DbErr::Type(format!("column {column}: {e}")))?;
         E::try_from_value(&label.to_owned())
+    }
+
+    /// The next column's JSON document, shared with the other rows holding the same text.
+    pub fn shared_doc<T: DeserializeOwned>(
+        &mut self,
+        cache: &DocCache<T>,
+    ) -> Result<Arc<SharedDoc<T>>, DbErr> {
+        let column = self.next;
+        let text = self.get::<Json<&RawValue>>()?.0;
+        cache
+            .get(text.get().as_bytes())
+            .map_err(|e| DbErr::Json(format!("column {column}: {e}")))
     }
 
     fn advance(&mut self) -> usize {

@@ -20,6 +20,7 @@ use super::auth::Identity;
 use super::listing::{any_of, fetch_page, group_by, label, none_of, ListQuery, PageRequest};
 use super::rows::{self, RowReader};
 use super::scope::{parse_status_list, scoped, Scope};
+use super::shared_docs::{SharedDoc, RESOURCE_SLOTS};
 use super::{list_fields, Error, Result};
 
 /// The role of a session's main kernel.
@@ -64,7 +65,7 @@ pub struct Kernel {
     pub registry: Option<String>,
     pub tag: Option<String>,
     pub container_id: Option<String>,
-    pub occupied_slots: ResourceSlot,
+    pub occupied_slots: Arc<SharedDoc<ResourceSlot>>,
     pub occupied_shares: Option<RawJson>,
     pub mounts: Option<Vec<String>>,
     pub resource_opts: Option<RawJson>,
@@ -110,7 +111,7 @@ impl Kernel {
             registry: r.get()?,
             tag: r.get()?,
             container_id: r.get()?,
-            occupied_slots: r.get::<Json<ResourceSlot>>()?.0,
+            occupied_slots: r.shared_doc(&RESOURCE_SLOTS)?,
             occupied_shares: json(r)?,
             mounts: r.get()?,
             resource_opts: json(r)?,

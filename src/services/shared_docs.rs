@@ -4,14 +4,20 @@
 //! and most of them are the same from row to row and from one request to the next. Parsing
 //! them into maps and rendering them back as JSON for every row of every request was a sixth of
 //! the manager's time serving `agent_list`; here each distinct document is parsed once and
-//! rendered once, and rows hold it by reference.
+//! rendered once, and rows hold it by reference. Kernels' `occupied_slots` likewise (a page of
+//! sessions shows each twice: for the container and, summed, for the session).
 
 use std::collections::HashMap;
 use std::ops::Deref;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, LazyLock, Mutex, OnceLock};
 
 use bytes::Bytes;
+use entities::ResourceSlot;
 use serde::de::DeserializeOwned;
+
+/// Resource slot documents (of agents and kernels) read so far. Process-wide: a document is
+/// wholly determined by its text, so there is nothing to invalidate.
+pub static RESOURCE_SLOTS: LazyLock<DocCache<ResourceSlot>> = LazyLock::new(DocCache::default);
 
 /// A parsed document, with its rendering made at most once.
 pub struct SharedDoc<T> {
@@ -38,6 +44,19 @@ impl<T> Deref for SharedDoc<T> {
 
     fn deref(&self) -> &T {
         &self.value
+    }
+}
+
+impl<T: std::fmt::Debug> std::fmt::Debug for SharedDoc<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.value.fmt(f)
+    }
+}
+
+/// Documents are equal when their values are (however they were rendered).
+impl<T: PartialEq> PartialEq for SharedDoc<T> {
+    fn eq(&self, other: &Self) -> bool {
+        self.value == other.value
     }
 }
 
