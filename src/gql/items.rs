@@ -287,7 +287,7 @@ async fn write_fields<T: ContainerType>(
 }
 
 fn merge_into(answer: &mut IndexMap<Name, Value>, key: Name, value: Value) {
-    match (answer.get_mut(&key), value) {
+    match (answer.get_mut(&key), read_back(value)) {
         (Some(Value::Object(known)), Value::Object(more)) => {
             for (k, v) in more {
                 merge_into(known, k, v);
@@ -306,6 +306,21 @@ fn merge_into(answer: &mut IndexMap<Name, Value>, key: Name, value: Value) {
         (None, value) => {
             answer.insert(key, value);
         }
+    }
+}
+
+/// `value` with its pieces already written as JSON (nested items, see `response::raw`) read
+/// back into values, so that answers of a key selected twice can be merged.
+fn read_back(value: Value) -> Value {
+    match value {
+        Value::Binary(json) => serde_json::from_slice(&json)
+            .and_then(Value::from_json)
+            .unwrap_or(Value::Null),
+        Value::List(items) => Value::List(items.into_iter().map(read_back).collect()),
+        Value::Object(fields) => {
+            Value::Object(fields.into_iter().map(|(k, v)| (k, read_back(v))).collect())
+        }
+        other => other,
     }
 }
 

@@ -67,31 +67,29 @@ where
         .ok()
 }
 
-/// Puts the containers of a page of sessions in the request's cache when the document selects
-/// `fields` of its items, the page's main kernels (read with `columns` or more) serving as
-/// containers too (see `services::sessions::containers_with`).
-pub async fn feed_containers(
+/// The containers of a page of sessions when the document selects `fields` of its items, the
+/// page's main kernels (read with `columns` or more) serving as containers too (see
+/// `services::sessions::containers_with`). None if not selected or the read failed (the items'
+/// own loads then read them again, and report the error).
+pub async fn page_containers(
     ctx: &Context<'_>,
     fields: &[&str],
     sessions: &[Arc<SessionRow>],
     columns: KernelColumns,
-) {
+) -> Option<HashMap<ContainersOfSession, Arc<[Arc<Kernel>]>>> {
     let look_ahead = ctx.look_ahead();
     if !fields.iter().any(|f| look_ahead.field(f).exists()) {
-        return;
+        return None;
     }
     let known: Vec<Arc<Kernel>> = sessions.iter().map(|s| s.kernel.clone()).collect();
     let db = &ctx.data_unchecked::<RequestContext>().state.db;
-    let Ok(containers) = services::sessions::containers_with(db, &known, columns).await else {
-        // The items' own loads read them again, and report the error.
-        return;
-    };
-    let entries = containers
+    let containers = services::sessions::containers_with(db, &known, columns)
+        .await
+        .ok()?;
+    let found = containers
         .into_iter()
         .map(|(id, kernels)| (ContainersOfSession(id, columns), Arc::from(kernels)));
-    ctx.data_unchecked::<RequestLoader>()
-        .feed_many(entries)
-        .await;
+    Some(found.collect())
 }
 
 /// Loads one key with the request's loader; a missing entry is the type's empty value.

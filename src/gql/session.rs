@@ -8,11 +8,12 @@ use entities::kernels;
 use entities::resource_slot::SlotAmount;
 use rust_decimal::prelude::ToPrimitive;
 use sea_orm::ActiveEnum;
+use tokio::sync::OnceCell;
 use uuid::Uuid;
 
 use super::items::{clamp_count, Items};
 use super::loaders::{
-    feed_containers, load, prime, ContainersOfSession, DependenciesOfSession, LiveStatOf,
+    load, page_containers, prime, ContainersOfSession, DependenciesOfSession, LiveStatOf,
 };
 use super::scalars::{BigInt, DateTime, JsonString};
 use super::RequestContext;
@@ -101,12 +102,17 @@ fn container_columns(items: SelectionField<'_>) -> KernelColumns {
     columns
 }
 
+/// The containers of a session, in cluster order.
+type Containers = Arc<[Arc<Kernel>]>;
+
 #[derive(Clone)]
 pub struct ComputeSession {
     row: Arc<SessionRow>,
     /// What the document shows of the containers; `containers` and `occupied_slots` share
     /// one read of them.
     containers: KernelColumns,
+    /// The containers once read (those of a page all at once, by `ComputeSessionList::items`).
+    containers_found: Arc<OnceCell<Containers>>,
 }
 
 impl From<SessionRow> for ComputeSession {
@@ -120,6 +126,7 @@ impl From<&Arc<SessionRow>> for ComputeSession {
         ComputeSession {
             row: r.clone(),
             containers: KernelColumns::ALL,
+            containers_found: Arc::default(),
         }
     }
 }
@@ -130,6 +137,13 @@ impl ComputeSession {
     }
     fn containers_key(&self) -> ContainersOfSession {
         ContainersOfSession(self.k().session_id, self.containers)
+    }
+    async fn containers_of(&self, ctx: &Context<'_>) -> Result<Containers> {
+        let found = self
+            .containers_found
+            .get_or_try_init(|| load(ctx, self.containers_key()))
+            .await?;
+        Ok(found.clone())
     }
 }
 
@@ -237,7 +251,7 @@ impl ComputeSession {
     }
     /// The sum over all containers of the session.
     async fn occupied_slots(&self, ctx: &Context<'_>) -> Result<Option<JsonString>> {
-        let containers = load(ctx, self.containers_key()).await?;
+        let containers = self.containers_of(ctx).await?;
         Ok(Some(match &containers[..] {
             // Most sessions have one container: its document, rendered once.
             [only] => JsonString::shared(&only.occupied_slots),
@@ -248,7 +262,7 @@ impl ComputeSession {
         Some(BigInt(self.k().num_queries.unwrap_or(0)))
     }
     async fn containers(&self, ctx: &Context<'_>) -> Result<Option<Items<ComputeContainer>>> {
-        let rows = load(ctx, self.containers_key()).await?;
+        let rows = self.containers_of(ctx).await?;
         Ok(Some(ComputeContainer::items(ctx, &rows)))
     }
     async fn dependencies(&self, ctx: &Context<'_>) -> Result<Option<Vec<Option<ComputeSession>>>> {
@@ -389,14 +403,25 @@ impl ComputeSessionList {
             .map(|row| ComputeSession {
                 row: row.clone(),
                 containers,
+                containers_found: Arc::default(),
             })
             .collect();
         let containers_shown = ["containers", "occupied_slots"];
-        if self.columns.covers(containers) {
-            feed_containers(ctx, &containers_shown, &self.rows, containers).await;
+        let found = if self.columns.covers(containers) {
+            page_containers(ctx, &containers_shown, &self.rows, containers).await
         } else {
             let keys = items.iter().map(ComputeSession::containers_key);
-            prime(ctx, &containers_shown, keys).await;
+            prime(ctx, &containers_shown, keys).await
+        };
+        if let Some(found) = found {
+            for session in &items {
+                // A session missing from what was found has none, as a load would answer.
+                let containers = found.get(&session.containers_key()).cloned();
+                // Already set only if a field of this session read its own first.
+                let _ = session
+                    .containers_found
+                    .set(containers.unwrap_or_else(|| Arc::new([])));
+            }
         }
         let ids = items
             .iter()
