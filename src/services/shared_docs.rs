@@ -63,8 +63,10 @@ impl<T: PartialEq> PartialEq for SharedDoc<T> {
 /// Documents by their JSON text. Bounded: past [`DocCache::CAPACITY`] distinct texts (documents
 /// long replaced) it starts afresh.
 pub struct DocCache<T> {
-    docs: Mutex<HashMap<Box<[u8]>, Arc<SharedDoc<T>>>>,
+    docs: Mutex<DocsByText<T>>,
 }
+
+type DocsByText<T> = HashMap<Box<[u8]>, Arc<SharedDoc<T>>>;
 
 impl<T> Default for DocCache<T> {
     fn default() -> Self {
