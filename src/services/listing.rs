@@ -83,7 +83,7 @@ where
 
 /// A value from a closed set (an enumeration's label, a fixed role), written into the statement
 /// rather than bound. PostgreSQL plans a statement with bound values anew at each call when their
-/// selectivity may differ (a quarter of the database time of a page of sessions), and keeps one
+/// selectivity may differ (a tenth of the database time of a page of sessions), and keeps one
 /// plan for a statement without. Callers' own values are always bound.
 pub fn label(value: String) -> Expr {
     Expr::Constant(value.into())

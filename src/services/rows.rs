@@ -10,12 +10,12 @@ use std::sync::Arc;
 
 use sea_orm::sqlx::postgres::{PgRow, PgTypeKind};
 use sea_orm::sqlx::types::Json;
+use sea_orm::sqlx::{Decode, Postgres, Row, Type, ValueRef};
+use sea_orm::{ActiveEnum, DbErr, QueryResult};
 use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;
 
 use super::shared_docs::{DocCache, SharedDoc};
-use sea_orm::sqlx::{Decode, Postgres, Row, Type, ValueRef};
-use sea_orm::{ActiveEnum, DbErr, QueryResult};
 
 /// The values of one row, read in column order.
 pub struct RowReader<'r> {
