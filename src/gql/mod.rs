@@ -5,6 +5,7 @@
 //! rules (who may see what, validation) live in `services`.
 
 pub mod agent;
+pub mod documents;
 pub mod domain;
 pub mod error;
 pub mod group;

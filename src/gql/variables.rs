@@ -13,7 +13,11 @@ pub fn legacy_request(
     variables: Option<serde_json::Value>,
     operation_name: Option<String>,
 ) -> Request {
+    let parsed = super::documents::parsed(&query);
     let mut request = Request::new(query);
+    if let Some(doc) = parsed {
+        request.set_parsed_query(doc);
+    }
     if let Some(name) = operation_name.filter(|n| !n.is_empty()) {
         request = request.operation_name(name);
     }
