@@ -5,7 +5,8 @@
 use std::collections::HashMap;
 use std::sync::{LazyLock, Mutex};
 
-use async_graphql::parser::{parse_query, types::ExecutableDocument};
+use async_graphql::parser::parse_query;
+use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
 
 /// At most this many documents are kept; past it the cache starts afresh.
 const CAPACITY: usize = 256;
@@ -32,6 +33,59 @@ pub fn parsed(query: &str) -> Option<ExecutableDocument> {
     Some(doc)
 }
 
+/// Whether some selection of `doc` names a field with fields of its own twice under one response
+/// key (fragments included): the engine then merges the two answers, which it cannot do with
+/// items already written as JSON (see `items::MergedSelections`).
+pub fn merges_selections(doc: &ExecutableDocument) -> bool {
+    let operations = doc
+        .operations
+        .iter()
+        .map(|(_, op)| &op.node.selection_set.node);
+    let fragments = doc.fragments.values().map(|f| &f.node.selection_set.node);
+    operations.chain(fragments).any(|set| repeats_key(doc, set))
+}
+
+/// Fragment spreads are followed this deep (the engine refuses cycles on its own).
+const MAX_SPREAD_DEPTH: usize = 16;
+
+fn repeats_key(doc: &ExecutableDocument, set: &SelectionSet) -> bool {
+    let mut keys = Vec::new();
+    object_keys(doc, set, &mut keys, 0);
+    keys.sort_unstable();
+    keys.windows(2).any(|pair| pair[0] == pair[1])
+        || set.items.iter().any(|item| match &item.node {
+            Selection::Field(field) => repeats_key(doc, &field.node.selection_set.node),
+            Selection::InlineFragment(inline) => repeats_key(doc, &inline.node.selection_set.node),
+            Selection::FragmentSpread(_) => false, // checked as a fragment of the document
+        })
+}
+
+/// The response keys of the fields with fields of their own that `set` selects at its level.
+fn object_keys<'a>(
+    doc: &'a ExecutableDocument,
+    set: &'a SelectionSet,
+    keys: &mut Vec<&'a str>,
+    depth: usize,
+) {
+    for item in &set.items {
+        match &item.node {
+            Selection::Field(field) if !field.node.selection_set.node.items.is_empty() => {
+                keys.push(field.node.response_key().node.as_str());
+            }
+            Selection::Field(_) => {}
+            Selection::InlineFragment(inline) => {
+                object_keys(doc, &inline.node.selection_set.node, keys, depth)
+            }
+            Selection::FragmentSpread(spread) if depth < MAX_SPREAD_DEPTH => {
+                if let Some(fragment) = doc.fragments.get(&spread.node.fragment_name.node) {
+                    object_keys(doc, &fragment.node.selection_set.node, keys, depth + 1);
+                }
+            }
+            Selection::FragmentSpread(_) => {}
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -45,5 +99,18 @@ mod tests {
         assert_eq!(format!("{first:?}"), format!("{again:?}"));
         assert!(parsed("{ agent_list(").is_none());
         assert!(!PARSED.lock().unwrap().contains_key("{ agent_list("));
+    }
+
+    #[test]
+    fn an_object_field_selected_twice_is_told() {
+        let merges = |q: &str| merges_selections(&parse_query(q).unwrap());
+        assert!(merges("{ a { x } a { y } }"));
+        assert!(merges("{ a { b { x } ... on T { b { y } } } }"));
+        assert!(!merges(
+            "{ a { ...F } b: a { y } } fragment F on T { b: c { x } }"
+        ));
+        assert!(merges("query { ...F a { y } } fragment F on Q { a { x } }"));
+        assert!(!merges("{ a { x x } b: a { x } }"));
+        assert!(!merges("{ x x }"));
     }
 }

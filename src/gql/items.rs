@@ -56,6 +56,10 @@ pub enum PaginatedList {
 /// A type of our own, so that each list's items convert into the interface's `[Item]!`.
 pub struct Items<T>(pub Vec<T>);
 
+/// Marks a request whose document selects an object field twice under one key somewhere: its
+/// items are answered as values, which the engine can merge, not as written JSON.
+pub struct MergedSelections;
+
 /// The interface's `items`: `[Item]!`.
 pub struct AnyItems(Items<Item>);
 
@@ -128,9 +132,10 @@ impl<T: ContainerType> OutputType for Items<T> {
                 .unwrap_or_default()
         };
         // A key selected twice merges its answers, which needs them as values.
-        if selections
-            .iter()
-            .any(|(_, fields)| has_repeated_keys(fields))
+        if ctx.data_opt::<MergedSelections>().is_some()
+            || selections
+                .iter()
+                .any(|(_, fields)| has_repeated_keys(fields))
         {
             let items = self.0.iter().enumerate().map(|(idx, item)| {
                 let ctx_idx = ctx.with_index(idx);

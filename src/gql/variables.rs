@@ -16,6 +16,9 @@ pub fn legacy_request(
     let parsed = super::documents::parsed(&query);
     let mut request = Request::new(query);
     if let Some(doc) = parsed {
+        if super::documents::merges_selections(&doc) {
+            request = request.data(super::items::MergedSelections);
+        }
         request.set_parsed_query(doc);
     }
     if let Some(name) = operation_name.filter(|n| !n.is_empty()) {

@@ -225,6 +225,20 @@ async fn sessions_are_scoped_filtered_ordered_and_paged() {
                 "containers": [{"cluster_role": "main", "agent": "i-test-1"}]}]),
         "{body}"
     );
+    // The page itself selected twice: the engine merges the two answers item by item.
+    let page = "compute_session_list(limit: 1, offset: 0, filter: \"status == \\\"RUNNING\\\"\", order: \"-created_at\")";
+    let body = api
+        .query(
+            SUPERADMIN,
+            &format!("{{ {page} {{ items {{ name containers {{ cluster_role }} }} }} {page} {{ items {{ status containers {{ agent }} }} }} }}"),
+        )
+        .await;
+    assert_eq!(
+        body["data"]["compute_session_list"]["items"],
+        json!([{"name": "user-sess-120", "containers": [{"cluster_role": "main", "agent": "i-test-1"}],
+                "status": "RUNNING"}]),
+        "{body}"
+    );
     // A user sees only their own sessions, a domain admin the domain's.
     let body = api
         .query(USER, &list("name ilike \"%sess-1%\"", "name"))
